@@ -1,0 +1,222 @@
+"""The one place that talks to Docker.
+
+Every Docker API call of the driver goes through :class:`DockerClient`, and
+every Docker or transport error comes out of it as one of the exceptions in
+``exception.py``, chosen by the error's type (never by its text).
+"""
+
+import contextlib
+import threading
+
+import docker
+from docker import errors as docker_errors
+from oslo_log import log as logging
+import requests
+
+from novadocker.virt.docker import exception
+
+LOG = logging.getLogger(__name__)
+
+STREAM_CHUNK = 1024 * 1024
+
+
+def _translate(url, what, error):
+    """Return our exception for a Docker SDK or transport error."""
+    reason = str(error)
+    if isinstance(error, docker_errors.NotFound):
+        return exception.DockerNotFound(what=what, reason=reason)
+    if isinstance(error, docker_errors.APIError):
+        status = error.status_code or 0
+        if status == 409:
+            return exception.DockerConflict(what=what, reason=reason)
+        if status >= 500:
+            return exception.DockerServerError(what=what, reason=reason)
+        return exception.DockerDriverException(reason='%s: %s' % (what,
+                                                                  reason))
+    if isinstance(error, requests.exceptions.Timeout):
+        return exception.DockerTimeout(url=url, reason=reason)
+    if isinstance(error, (requests.exceptions.ConnectionError,
+                          ConnectionError)):
+        return exception.DockerUnreachable(url=url, reason=reason)
+    if (isinstance(error, docker_errors.DockerException) and
+            error.__cause__ is not None):
+        # The SDK wraps failures of its version negotiation.
+        return _translate(url, what, error.__cause__)
+    return exception.DockerDriverException(reason='%s: %s' % (what, reason))
+
+
+_TRANSLATED = (docker_errors.DockerException,
+               requests.exceptions.RequestException,
+               ConnectionError)
+
+
+class DockerClient(object):
+    """A thin facade over the Docker SDK's low-level ``APIClient``."""
+
+    def __init__(self, url, tls=None, timeout=120):
+        self.url = url
+        self._tls = tls
+        self._timeout = timeout
+        self._api_client = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_conf(cls, conf):
+        """Build a client from nova.conf's ``[docker]`` section."""
+        opts = conf.docker
+        tls = None
+        if opts.host_url.startswith(('tcp://', 'https://')) and (
+                opts.ca_file or opts.cert_file or opts.api_insecure):
+            client_cert = None
+            if opts.cert_file:
+                client_cert = (opts.cert_file, opts.key_file)
+            verify = False if opts.api_insecure else (opts.ca_file or True)
+            tls = docker.tls.TLSConfig(client_cert=client_cert,
+                                       verify=verify)
+        return cls(opts.host_url, tls=tls, timeout=opts.api_timeout)
+
+    @contextlib.contextmanager
+    def _translated(self, what):
+        try:
+            yield
+        except _TRANSLATED as e:
+            raise _translate(self.url, what, e) from e
+
+    def _iter_translated(self, what, iterable):
+        with self._translated(what):
+            yield from iterable
+
+    @property
+    def _api(self):
+        with self._lock:
+            if self._api_client is None:
+                with self._translated('API version negotiation'):
+                    self._api_client = docker.APIClient(
+                        base_url=self.url, version='auto',
+                        timeout=self._timeout, tls=self._tls or False)
+            return self._api_client
+
+    def _call(self, what, method, *args, **kwargs):
+        with self._translated(what):
+            return getattr(self._api, method)(*args, **kwargs)
+
+    # Engine
+
+    def version(self):
+        return self._call('version', 'version')
+
+    def info(self):
+        return self._call('info', 'info')
+
+    # Containers
+
+    def containers(self, labels):
+        """All containers, running or not, that carry every label given."""
+        filters = {'label': ['%s=%s' % kv for kv in sorted(labels.items())]}
+        return self._call('container list', 'containers', all=True,
+                          filters=filters)
+
+    def inspect_container(self, ref):
+        return self._call('container %s' % ref, 'inspect_container', ref)
+
+    def create_container(self, image, name, host_config, **config):
+        what = 'container create %s' % name
+        with self._translated(what):
+            host = self._api.create_host_config(**host_config)
+            return self._api.create_container(image, name=name,
+                                              host_config=host, **config)
+
+    def start(self, ref):
+        self._call('container start %s' % ref, 'start', ref)
+
+    def stop(self, ref, timeout):
+        self._call('container stop %s' % ref, 'stop', ref, timeout=timeout)
+
+    def kill(self, ref, signal=None):
+        self._call('container kill %s' % ref, 'kill', ref, signal=signal)
+
+    def pause(self, ref):
+        self._call('container pause %s' % ref, 'pause', ref)
+
+    def unpause(self, ref):
+        self._call('container unpause %s' % ref, 'unpause', ref)
+
+    def remove_container(self, ref):
+        self._call('container remove %s' % ref, 'remove_container', ref,
+                   v=True, force=True)
+
+    def wait(self, ref, timeout):
+        return self._call('container wait %s' % ref, 'wait', ref,
+                          timeout=timeout)
+
+    def logs(self, ref, tail, max_bytes):
+        """The newest output of ``ref``: at most ``tail`` lines and
+        ``max_bytes`` bytes, read as a stream so memory stays bounded."""
+        what = 'container logs %s' % ref
+        kept = bytearray()
+        with self._translated(what):
+            for chunk in self._api.logs(ref, stdout=True, stderr=True,
+                                        stream=True, follow=False,
+                                        tail=tail):
+                kept += chunk
+                del kept[:-max_bytes]
+        return bytes(kept)
+
+    def commit(self, ref, repository, tag):
+        return self._call('container commit %s' % ref, 'commit', ref,
+                          repository=repository, tag=tag)
+
+    def update_container(self, ref, **limits):
+        return self._call('container update %s' % ref, 'update_container',
+                          ref, **limits)
+
+    # Images
+
+    def inspect_image(self, ref):
+        return self._call('image %s' % ref, 'inspect_image', ref)
+
+    def images(self, name=None):
+        return self._call('image list', 'images', name=name)
+
+    def tag(self, image, repository, tag):
+        self._call('image tag %s' % image, 'tag', image, repository,
+                   tag=tag, force=True)
+
+    def remove_image(self, ref):
+        self._call('image remove %s' % ref, 'remove_image', ref)
+
+    def load_image(self, data):
+        """Stream a ``docker save`` tarball (an iterable of bytes) in.
+
+        Returns the engine's progress messages once the load has finished.
+        An error that the engine reports in the stream (``error``) or as the
+        whole answer (``message``) is raised as DockerServerError.
+        """
+        what = 'image load'
+        with self._translated(what):
+            messages = list(self._api.load_image(data))
+        for message in messages:
+            reason = message.get('error') or message.get('message')
+            if reason:
+                raise exception.DockerServerError(what=what, reason=reason)
+        return messages
+
+    def get_image(self, ref, chunk_size=STREAM_CHUNK):
+        """Stream a ``docker save`` tarball of ``ref`` out, chunk by chunk."""
+        what = 'image save %s' % ref
+        with self._translated(what):
+            stream = self._api.get_image(ref, chunk_size=chunk_size)
+        return self._iter_translated(what, stream)
+
+    # Events
+
+    def events(self, filters, since=None):
+        """Follow Docker events matching ``filters``.
+
+        Returns ``(events, close)``: an iterator of decoded events, and a
+        function that ends the stream from another thread.
+        """
+        with self._translated('events'):
+            stream = self._api.events(filters=filters, since=since,
+                                      decode=True)
+        return self._iter_translated('events', stream), stream.close

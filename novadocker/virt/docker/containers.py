@@ -1,0 +1,102 @@
+"""Our containers: each Nova instance is the container ``nova-<uuid>``.
+
+Every operation first makes sure the container carries our labels, so a
+container that Nova did not create here is never touched.
+"""
+
+from nova import exception as nova_exception
+from oslo_log import log as logging
+
+from novadocker.virt.docker import exception
+from novadocker.virt.docker import translator
+
+LOG = logging.getLogger(__name__)
+
+# Seconds to wait for a killed container to be reaped.
+KILL_WAIT = 60
+
+
+class Containers(object):
+    def __init__(self, client, host):
+        self._client = client
+        self._host = host
+
+    def list(self):
+        """Summaries of all our containers on this host, one Docker call."""
+        return self._client.containers(translator.owner_labels(self._host))
+
+    def inspect(self, instance):
+        """``docker inspect`` of the instance's container.
+
+        Raises InstanceNotFound when it is missing or not ours.
+        """
+        name = translator.container_name(instance.uuid)
+        try:
+            info = self._client.inspect_container(name)
+        except exception.DockerNotFound:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        labels = info['Config'].get('Labels') or {}
+        expected = translator.owner_labels(self._host)
+        expected[translator.LABEL_UUID] = instance.uuid
+        if any(labels.get(k) != v for k, v in expected.items()):
+            LOG.warning('Container %s exists but was not created by this '
+                        'compute host; leaving it alone', name,
+                        instance=instance)
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        return info
+
+    def state(self, instance):
+        return self.inspect(instance)['State']
+
+    def create(self, instance, args):
+        return self._client.create_container(**args)['Id']
+
+    def remove(self, instance):
+        """Remove the container; True if there was one to remove."""
+        try:
+            container_id = self.inspect(instance)['Id']
+        except nova_exception.InstanceNotFound:
+            return False
+        try:
+            self._client.remove_container(container_id)
+        except exception.DockerNotFound:
+            return False
+        LOG.debug('Removed container %s', container_id, instance=instance)
+        return True
+
+    def start(self, instance):
+        info = self.inspect(instance)
+        if info['State'].get('Paused'):
+            self._client.unpause(info['Id'])
+        elif not info['State'].get('Running'):
+            self._client.start(info['Id'])
+
+    def stop(self, instance, timeout):
+        """Stop: SIGTERM, then SIGKILL after ``timeout`` (0: at once)."""
+        info = self.inspect(instance)
+        if not info['State'].get('Running'):
+            return
+        if info['State'].get('Paused'):
+            self._client.unpause(info['Id'])
+        if timeout:
+            self._client.stop(info['Id'], timeout=timeout)
+        else:
+            self._client.kill(info['Id'])
+            self._client.wait(info['Id'], timeout=KILL_WAIT)
+
+    def pause(self, instance):
+        self._client.pause(self.inspect(instance)['Id'])
+
+    def unpause(self, instance):
+        self._client.unpause(self.inspect(instance)['Id'])
+
+    def logs(self, instance, max_bytes):
+        """The newest ``max_bytes`` of the container's stdout and stderr."""
+        # A line holds at least one byte, so this many lines always cover
+        # max_bytes.
+        return self._client.logs(self.inspect(instance)['Id'],
+                                 tail=max_bytes, max_bytes=max_bytes)
+
+    def commit(self, instance, repository, tag):
+        return self._client.commit(self.inspect(instance)['Id'], repository,
+                                   tag)

@@ -1,0 +1,92 @@
+"""Docker's event stream turned into Nova lifecycle events."""
+
+import threading
+import time
+
+from nova.virt import event as virtevent
+from oslo_log import log as logging
+
+from novadocker.virt.docker import exception
+from novadocker.virt.docker import translator
+
+LOG = logging.getLogger(__name__)
+
+TRANSITIONS = {
+    'start': virtevent.EVENT_LIFECYCLE_STARTED,
+    'die': virtevent.EVENT_LIFECYCLE_STOPPED,
+    'pause': virtevent.EVENT_LIFECYCLE_PAUSED,
+    'unpause': virtevent.EVENT_LIFECYCLE_RESUMED,
+}
+RETRY_MIN = 1
+RETRY_MAX = 30
+
+
+def lifecycle_event(docker_event):
+    """A LifecycleEvent for one Docker event, or None if Nova needs none."""
+    transition = TRANSITIONS.get(docker_event.get('Action'))
+    attributes = docker_event.get('Actor', {}).get('Attributes', {})
+    uuid = attributes.get(translator.LABEL_UUID)
+    if transition is None or uuid is None:
+        return None
+    return virtevent.LifecycleEvent(uuid, transition)
+
+
+class EventWatcher(object):
+    """Follows our containers' events in a daemon thread.
+
+    The thread reconnects, with a bounded back-off, whenever the stream
+    ends (for instance when dockerd restarts), asking Docker to replay what
+    happened since the last event it saw.
+    """
+
+    def __init__(self, client, host, emit):
+        self._client = client
+        self._filters = {
+            'type': ['container'],
+            'event': sorted(TRANSITIONS),
+            'label': ['%s=%s' % kv for kv in
+                      sorted(translator.owner_labels(host).items())],
+        }
+        self._emit = emit
+        self._stopping = threading.Event()
+        self._close = None
+        self._thread = None
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run,
+                                        name='novadocker-events',
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout=5):
+        self._stopping.set()
+        if self._close is not None:
+            self._close()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self):
+        since = time.time()
+        delay = RETRY_MIN
+        while not self._stopping.is_set():
+            try:
+                stream, self._close = self._client.events(self._filters,
+                                                          since=since)
+                delay = RETRY_MIN
+                for docker_event in stream:
+                    since = docker_event.get('time', since)
+                    self._dispatch(docker_event)
+            except exception.DockerDriverException as e:
+                if self._stopping.is_set():
+                    break
+                LOG.warning('Docker event stream lost, retrying in %ss: %s',
+                            delay, e)
+            self._stopping.wait(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+    def _dispatch(self, docker_event):
+        event = lifecycle_event(docker_event)
+        if event is not None:
+            LOG.debug('Docker event %s for instance %s',
+                      docker_event.get('Action'), event.uuid)
+            self._emit(event)

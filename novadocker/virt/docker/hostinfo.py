@@ -1,0 +1,90 @@
+"""What this host offers to instances, from ``docker info`` and its disk."""
+
+import os
+import time
+
+from nova.objects import fields as obj_fields
+from oslo_serialization import jsonutils
+from oslo_utils import units
+from oslo_utils import versionutils
+
+HYPERVISOR_TYPE = obj_fields.HVType.DOCKER
+
+
+def supported_instances():
+    return [(obj_fields.Architecture.from_host(), HYPERVISOR_TYPE,
+             obj_fields.VMMode.EXE)]
+
+
+def disk_usage(path):
+    """(total, used, free) GiB of the file system that holds ``path``."""
+    st = os.statvfs(path)
+    total = st.f_blocks * st.f_frsize
+    free = st.f_bavail * st.f_frsize
+    return (total // units.Gi, (total - free) // units.Gi,
+            free // units.Gi)
+
+
+def uptime_seconds():
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+def uptime_text():
+    """Like uptime(1): the time of day and how long the host has been up."""
+    minutes = int(uptime_seconds()) // 60
+    days, minutes = divmod(minutes, 24 * 60)
+    return '%s up %d days, %d:%02d' % (time.strftime('%H:%M:%S'), days,
+                                       minutes // 60, minutes % 60)
+
+
+def resources(info, version, disk, nodename):
+    """The ``get_available_resource`` dict from Docker's info and version.
+
+    ``disk`` is ``disk_usage()`` of Docker's root directory.
+    """
+    total_gb, used_gb, free_gb = disk
+    return {
+        'vcpus': info['NCPU'],
+        'memory_mb': info['MemTotal'] // units.Mi,
+        'local_gb': total_gb,
+        'vcpus_used': 0,
+        'memory_mb_used': 0,
+        'local_gb_used': used_gb,
+        'disk_available_least': free_gb,
+        'hypervisor_type': HYPERVISOR_TYPE,
+        'hypervisor_version': versionutils.convert_version_to_int(
+            version['Version'].split('-')[0].split('+')[0]),
+        'hypervisor_hostname': nodename,
+        'cpu_info': jsonutils.dumps({
+            'arch': info.get('Architecture'),
+            'topology': {'cpus': info['NCPU']},
+            'features': [],
+        }),
+        'numa_topology': None,
+        'supported_instances': supported_instances(),
+        'stats': {'uptime': int(uptime_seconds())},
+    }
+
+
+def inventory(info, disk, ratios, reserved):
+    """Placement inventory for VCPU, MEMORY_MB and DISK_GB.
+
+    ``reserved`` maps each resource class to the amount kept for the host.
+    A class with nothing to offer is left out rather than reported as 0.
+    """
+    totals = {
+        'VCPU': info['NCPU'],
+        'MEMORY_MB': info['MemTotal'] // units.Mi,
+        'DISK_GB': disk[0],
+    }
+    return {
+        rc: {
+            'total': total,
+            'min_unit': 1,
+            'max_unit': total,
+            'step_size': 1,
+            'allocation_ratio': ratios[rc],
+            'reserved': reserved[rc],
+        }
+        for rc, total in totals.items() if total > 0
+    }

@@ -1,0 +1,35 @@
+"""Snapshots: ``docker commit``, then ``docker save`` streamed into Glance."""
+
+from nova.compute import task_states
+from nova.image import glance
+from oslo_log import log as logging
+
+from novadocker.virt.docker import images
+from novadocker.virt.docker import streams
+
+LOG = logging.getLogger(__name__)
+
+
+def image_metadata(snapshot):
+    """What the driver sets on the image that the API pre-created."""
+    return {
+        'name': snapshot['name'],
+        'container_format': 'docker',
+        'disk_format': 'raw',
+    }
+
+
+def take(context, instance, image_id, update_task_state, containers,
+         client, image_api=None):
+    """Commit the instance's container and upload it as ``image_id``."""
+    image_api = image_api or glance.API()
+    snapshot = image_api.get(context, image_id)
+    update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+    containers.commit(instance, images.REPOSITORY, image_id)
+    update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                      expected_state=task_states.IMAGE_PENDING_UPLOAD)
+    body = streams.IterReader(client.get_image(images.image_ref(image_id)))
+    image_api.update(context, image_id, image_metadata(snapshot), body,
+                     purge_props=False)
+    LOG.info('Uploaded snapshot %s (%d bytes)', image_id, body.bytes_read,
+             instance=instance)

@@ -1,0 +1,37 @@
+"""File-like adapters for streaming image data without temp files."""
+
+
+class IterReader(object):
+    """``read(n)`` over an iterator of byte chunks.
+
+    glanceclient uploads by calling ``body.read(size)``; this hands it the
+    chunks of ``docker save`` as they come, holding at most one chunk.
+    """
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._chunk = b''
+        self._pos = 0
+        self.bytes_read = 0
+
+    def _fill(self):
+        while self._pos >= len(self._chunk):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return False
+            self._chunk, self._pos = chunk, 0
+        return True
+
+    def read(self, size=-1):
+        parts = []
+        wanted = size
+        while (wanted < 0 or wanted > 0) and self._fill():
+            end = len(self._chunk) if wanted < 0 else self._pos + wanted
+            part = self._chunk[self._pos:end]
+            self._pos += len(part)
+            parts.append(part)
+            if wanted > 0:
+                wanted -= len(part)
+        data = b''.join(parts)
+        self.bytes_read += len(data)
+        return data

@@ -1,0 +1,106 @@
+"""Nova instance, flavor and image in; Docker container arguments out.
+
+Pure functions: no I/O and no config lookups, so that each rule is a unit
+test away.
+"""
+
+import re
+import shlex
+
+from nova import exception
+from nova.i18n import _
+
+LABEL_MANAGED_BY = 'org.openstack.nova.managed-by'
+LABEL_HOST = 'org.openstack.nova.host'
+LABEL_UUID = 'org.openstack.nova.instance-uuid'
+LABEL_NAME = 'org.openstack.nova.instance-name'
+MANAGED_BY = 'novadocker'
+
+_ENV_BAD = re.compile(r'[^A-Za-z0-9_]')
+_MIB = 1024 * 1024
+CPU_SHARES_PER_VCPU = 1024
+
+
+def container_name(instance_uuid):
+    return 'nova-%s' % instance_uuid
+
+
+def owner_labels(host):
+    """The labels that mark a container as ours on this compute host."""
+    return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_HOST: host}
+
+
+def instance_labels(instance, host):
+    labels = owner_labels(host)
+    labels[LABEL_UUID] = instance.uuid
+    labels[LABEL_NAME] = instance.name
+    return labels
+
+
+def env_name(key):
+    """A metadata key as an environment variable name.
+
+    Every character outside ``[A-Za-z0-9_]`` becomes ``_``, and a name that
+    would start with a digit (or be empty) gets a leading ``_``:
+    ``app.mode`` becomes ``app_mode``, ``1st`` becomes ``_1st``.
+    """
+    name = _ENV_BAD.sub('_', key)
+    if not name or name[0].isdigit():
+        name = '_' + name
+    return name
+
+
+def environment(metadata):
+    """Instance metadata as ``NAME=value`` strings, in key order.
+
+    When two keys give the same name, the first key in sorted order wins
+    and the others are left out.
+    """
+    env = {}
+    for key in sorted(metadata):
+        env.setdefault(env_name(key), metadata[key])
+    return ['%s=%s' % item for item in sorted(env.items())]
+
+
+def command(image_meta):
+    """The image's ``os_command_line`` in exec form, or None."""
+    line = image_meta.properties.get('os_command_line', None)
+    if not line:
+        return None
+    try:
+        return shlex.split(line)
+    except ValueError as e:
+        raise exception.ImageUnacceptable(
+            image_id=image_meta.id,
+            reason=_('os_command_line cannot be parsed: %s') % e)
+
+
+def host_config(flavor, pids_limit):
+    """Limits and security settings for the container's HostConfig."""
+    memory = flavor.memory_mb * _MIB
+    return {
+        'mem_limit': memory,
+        # memory + swap: no swap beyond the flavor's memory.
+        'memswap_limit': memory,
+        'nano_cpus': flavor.vcpus * 10 ** 9,
+        'cpu_shares': flavor.vcpus * CPU_SHARES_PER_VCPU,
+        'pids_limit': pids_limit,
+        'network_mode': 'none',
+        'privileged': False,
+        'security_opt': ['no-new-privileges:true'],
+    }
+
+
+def container_args(instance, image_ref, image_meta, host, pids_limit):
+    """Keyword arguments for ``DockerClient.create_container``."""
+    return {
+        'image': image_ref,
+        'name': container_name(instance.uuid),
+        'hostname': (instance.hostname or instance.name)[:63],
+        'command': command(image_meta),
+        'environment': environment(instance.metadata or {}),
+        'labels': instance_labels(instance, host),
+        'host_config': host_config(instance.flavor, pids_limit),
+        'stdin_open': True,
+        'detach': True,
+    }
