@@ -1,0 +1,48 @@
+"""Shared test setup: concurrency mode, a real Docker engine, test images.
+
+Integration and functional tests need a Docker engine at ``$DOCKER_HOST``
+(``.ci/run`` starts a private one).  When it cannot be reached those tests
+fail; they are never skipped.
+"""
+
+import os
+
+# nova-compute's default is native threads; eventlet mode is selected by
+# setting OS_NOVA_DISABLE_EVENTLET_PATCHING=0 before running the tests.
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
+
+from nova import monkey_patch  # noqa: E402
+
+monkey_patch.patch()
+
+import docker  # noqa: E402
+import pytest  # noqa: E402
+
+from tests import images as test_images  # noqa: E402
+
+
+@pytest.fixture(scope='session')
+def docker_url():
+    url = os.environ.get('DOCKER_HOST')
+    if not url:
+        pytest.fail('DOCKER_HOST is not set: these tests need a real Docker '
+                    'engine (.ci/run starts one)', pytrace=False)
+    return url
+
+
+@pytest.fixture(scope='session')
+def docker_api(docker_url):
+    """The raw Docker SDK client, for checking what the driver did."""
+    api = docker.APIClient(base_url=docker_url, version='auto')
+    try:
+        api.ping()
+    except Exception as e:
+        pytest.fail('Docker engine at %s cannot be reached: %s'
+                    % (docker_url, e), pytrace=False)
+    return api
+
+
+@pytest.fixture(scope='session')
+def busybox_image(docker_api):
+    """A local busybox image, built from the host's busybox-static."""
+    return test_images.ensure_busybox(docker_api)
