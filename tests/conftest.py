@@ -16,9 +16,26 @@ from nova import monkey_patch  # noqa: E402
 monkey_patch.patch()
 
 import docker  # noqa: E402
+from nova import test as nova_test  # noqa: E402
 import pytest  # noqa: E402
 
 from tests import images as test_images  # noqa: E402
+
+
+_nova_clear_attrs = nova_test.TestCase._clear_attrs
+
+
+def _clear_attrs_keeping_test_method(self):
+    # pytest runs a unittest test by setting the test method as an instance
+    # attribute and deleting it afterwards; nova's cleanup deletes every
+    # public attribute first, which makes that delattr fail.
+    method = self.__dict__.pop(self._testMethodName, None)
+    _nova_clear_attrs(self)
+    if method is not None:
+        self.__dict__[self._testMethodName] = method
+
+
+nova_test.TestCase._clear_attrs = _clear_attrs_keeping_test_method
 
 
 @pytest.fixture(scope='session')

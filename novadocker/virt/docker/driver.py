@@ -4,7 +4,7 @@ Each method translates one Nova request into calls on the small modules
 beneath it; none of them talks to Docker directly.
 """
 
-import functools
+import contextlib
 
 from nova.compute import power_state
 from nova.compute import task_states
@@ -35,16 +35,14 @@ LOG = logging.getLogger(__name__)
 CONTAINER_FORMAT = 'docker'
 
 
-def _not_ready_when_unreachable(method):
+@contextlib.contextmanager
+def _not_ready_when_unreachable():
     """Periodic paths: a daemon that is down means "not ready yet"."""
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except docker_exception.DockerUnreachable as e:
-            LOG.warning('%s', e)
-            raise exception.VirtDriverNotReady() from e
-    return wrapper
+    try:
+        yield
+    except docker_exception.DockerUnreachable as e:
+        LOG.warning('%s', e)
+        raise exception.VirtDriverNotReady() from e
 
 
 class DockerDriver(driver.ComputeDriver):
@@ -93,16 +91,17 @@ class DockerDriver(driver.ComputeDriver):
     def get_host_uptime(self):
         return hostinfo.uptime_text()
 
-    @_not_ready_when_unreachable
     def get_available_resource(self, nodename):
-        info = self._client.info()
-        return hostinfo.resources(info, self._client.version(),
+        with _not_ready_when_unreachable():
+            info = self._client.info()
+            version = self._client.version()
+        return hostinfo.resources(info, version,
                                   hostinfo.disk_usage(info['DockerRootDir']),
                                   nodename)
 
-    @_not_ready_when_unreachable
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
-        info = self._client.info()
+        with _not_ready_when_unreachable():
+            info = self._client.info()
         ratios = self._get_allocation_ratios(
             provider_tree.data(nodename).inventory)
         reserved = {
@@ -116,15 +115,15 @@ class DockerDriver(driver.ComputeDriver):
 
     # What Nova asks about instances
 
-    @_not_ready_when_unreachable
     def list_instances(self):
-        return [c['Labels'][translator.LABEL_NAME]
-                for c in self._containers.list()]
+        with _not_ready_when_unreachable():
+            return [c['Labels'][translator.LABEL_NAME]
+                    for c in self._containers.list()]
 
-    @_not_ready_when_unreachable
     def list_instance_uuids(self):
-        return [c['Labels'][translator.LABEL_UUID]
-                for c in self._containers.list()]
+        with _not_ready_when_unreachable():
+            return [c['Labels'][translator.LABEL_UUID]
+                    for c in self._containers.list()]
 
     def get_info(self, instance, use_cache=True):
         info = self._containers.inspect(instance)

@@ -26,6 +26,9 @@ def lifecycle_event(docker_event):
     transition = TRANSITIONS.get(docker_event.get('Action'))
     attributes = docker_event.get('Actor', {}).get('Attributes', {})
     uuid = attributes.get(translator.LABEL_UUID)
+    if translator.LABEL_ROLE in attributes:
+        # A helper container (the network sandbox), not the instance.
+        return None
     if transition is None or uuid is None:
         return None
     return virtevent.LifecycleEvent(uuid, transition)
@@ -81,6 +84,11 @@ class EventWatcher(object):
                     break
                 LOG.warning('Docker event stream lost, retrying in %ss: %s',
                             delay, e)
+            except Exception:
+                # Keep the watcher alive whatever went wrong; the periodic
+                # power state sync still covers what it misses meanwhile.
+                LOG.exception('Docker event watcher failed, retrying in %ss',
+                              delay)
             self._stopping.wait(delay)
             delay = min(delay * 2, RETRY_MAX)
 

@@ -11,9 +11,10 @@ from oslo_utils import versionutils
 HYPERVISOR_TYPE = obj_fields.HVType.DOCKER
 
 
-def supported_instances():
-    return [(obj_fields.Architecture.from_host(), HYPERVISOR_TYPE,
-             obj_fields.VMMode.EXE)]
+def supported_instances(info):
+    """What the engine runs: native executables of its own architecture."""
+    arch = obj_fields.Architecture.canonicalize(info['Architecture'])
+    return [(arch, HYPERVISOR_TYPE, obj_fields.VMMode.EXE)]
 
 
 def disk_usage(path):
@@ -56,12 +57,12 @@ def resources(info, version, disk, nodename):
             version['Version'].split('-')[0].split('+')[0]),
         'hypervisor_hostname': nodename,
         'cpu_info': jsonutils.dumps({
-            'arch': info.get('Architecture'),
+            'arch': info['Architecture'],
             'topology': {'cpus': info['NCPU']},
             'features': [],
         }),
         'numa_topology': None,
-        'supported_instances': supported_instances(),
+        'supported_instances': supported_instances(info),
         'stats': {'uptime': int(uptime_seconds())},
     }
 

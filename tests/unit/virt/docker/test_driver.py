@@ -1,0 +1,177 @@
+import requests
+
+from nova.compute import power_state
+from nova import context
+from nova import exception
+from nova import objects
+from nova import test
+from nova.tests.unit import fake_instance
+from nova.virt import driver as nova_driver
+from nova.virt import fake
+
+from novadocker.virt.docker import driver
+from novadocker.virt.docker import exception as docker_exception
+from tests.unit.virt.docker import docker_http
+
+IMAGE_ID = 'f0e1d2c3-0000-4000-8000-000000000001'
+
+
+def _image(container_format='docker'):
+    return objects.ImageMeta.from_dict({
+        'id': IMAGE_ID, 'name': 'busybox', 'container_format':
+        container_format, 'disk_format': 'raw', 'properties': {}})
+
+
+class DockerDriverTestCase(test.NoDBTestCase):
+    def setUp(self):
+        super().setUp()
+        self.flags(host='cmp1')
+        self.flags(host_url=docker_http.URL, watch_events=False,
+                   group='docker')
+        self.http = self.useFixture(docker_http.DockerHTTP())
+        self.ctx = context.get_admin_context()
+        self.instance = fake_instance.fake_instance_obj(self.ctx,
+                                                        hostname='web')
+        self.instance.metadata = {}
+        self.name = '/containers/nova-%s' % self.instance.uuid
+        self.driver = driver.DockerDriver(fake.FakeVirtAPI())
+
+    def _inspect(self, **kwargs):
+        self.http.on('GET', self.name + '/json',
+                     json=docker_http.container(self.instance.uuid, **kwargs))
+
+    def test_public_api_signatures(self):
+        baseinst = nova_driver.ComputeDriver(fake.FakeVirtAPI())
+        self.assertPublicAPISignatures(baseinst, self.driver)
+
+    def test_loads_through_nova_loader(self):
+        loaded = nova_driver.load_compute_driver(
+            fake.FakeVirtAPI(), 'novadocker.virt.docker.DockerDriver')
+        self.assertIsInstance(loaded, driver.DockerDriver)
+
+    def test_capabilities(self):
+        caps = self.driver.capabilities
+        self.assertTrue(caps['supports_image_type_raw'])
+        self.assertFalse(caps['supports_evacuate'])
+        self.assertEqual(set(nova_driver.ComputeDriver.capabilities),
+                         set(caps))
+
+    def test_nodename_is_host(self):
+        self.assertEqual(['cmp1'], self.driver.get_available_nodes())
+
+    def test_spawn_refuses_other_formats_before_docker(self):
+        self.assertRaises(exception.ImageUnacceptable, self.driver.spawn,
+                          self.ctx, self.instance, _image('bare'), [], None,
+                          {})
+        self.assertEqual([], self.http.calls('POST'))
+
+    def test_spawn_removes_container_when_start_fails(self):
+        self.http.on('GET', '/images/nova-image:%s/json' % IMAGE_ID,
+                     json={'Id': 'sha256:abc'})
+        self.http.on('POST', '/containers/create', json={'Id': 'c1'})
+        self._inspect(status='created', running=False)
+        self.http.on('POST', '/containers/c0ffee%s/start'
+                     % self.instance.uuid.replace('-', '')[:10],
+                     status_code=500, json={'message': 'no'})
+        self.http.on('DELETE', '/containers/c0ffee%s'
+                     % self.instance.uuid.replace('-', '')[:10],
+                     status_code=204)
+        self.assertRaises(docker_exception.DockerServerError,
+                          self.driver.spawn, self.ctx, self.instance,
+                          _image(), [], None, {})
+        self.assertEqual(1, len(self.http.calls('DELETE')))
+        body = self.http.calls('POST', '/containers/create')[0].json()
+        self.assertEqual('nova-image:' + IMAGE_ID, body['Image'])
+        self.assertEqual('none', body['HostConfig']['NetworkMode'])
+
+    def test_destroy_missing_container_is_success(self):
+        self.http.on('GET', self.name + '/json', status_code=404,
+                     json={'message': 'No such container'})
+        self.driver.destroy(self.ctx, self.instance, [])
+        self.assertEqual([], self.http.calls('DELETE'))
+
+    def test_destroy_never_touches_foreign_container(self):
+        self.http.on('GET', self.name + '/json', json=docker_http.container(
+            self.instance.uuid, labels={'owner': 'someone-else'}))
+        self.driver.destroy(self.ctx, self.instance, [])
+        self.assertEqual([], self.http.calls('DELETE'))
+
+    def test_get_info(self):
+        self._inspect(status='paused', paused=True)
+        self.assertEqual(power_state.PAUSED,
+                         self.driver.get_info(self.instance).state)
+
+    def test_get_info_suspended(self):
+        self._inspect(status='paused', paused=True)
+        self.instance.vm_state = 'suspended'
+        self.assertEqual(power_state.SUSPENDED,
+                         self.driver.get_info(self.instance).state)
+
+    def test_get_info_missing(self):
+        self.http.on('GET', self.name + '/json', status_code=404,
+                     json={'message': 'No such container'})
+        self.assertRaises(exception.InstanceNotFound, self.driver.get_info,
+                          self.instance)
+
+    def test_list_instances_uses_one_filtered_call(self):
+        self.http.on('GET', '/containers/json', json=[
+            {'Labels': docker_http.container(self.instance.uuid)['Config']
+             ['Labels']}])
+        self.assertEqual([self.instance.uuid],
+                         self.driver.list_instance_uuids())
+        self.assertEqual(['instance-00000001'],
+                         self.driver.list_instances())
+        calls = self.http.calls('GET', '/containers/json')
+        self.assertEqual(2, len(calls))
+        self.assertIn('org.openstack.nova.host=cmp1',
+                      calls[0].qs['filters'][0])
+
+    def test_power_off_graceful_and_hard(self):
+        self._inspect()
+        cid = docker_http.container(self.instance.uuid)['Id']
+        self.http.on('POST', '/containers/%s/stop' % cid, status_code=204)
+        self.http.on('POST', '/containers/%s/kill' % cid, status_code=204)
+        self.http.on('POST', '/containers/%s/wait' % cid,
+                     json={'StatusCode': 137})
+        self.driver.power_off(self.instance, timeout=7)
+        self.assertEqual(['7'], self.http.calls(
+            'POST', '/containers/%s/stop' % cid)[0].qs['t'])
+        self.driver.power_off(self.instance)
+        self.assertEqual(1, len(self.http.calls(
+            'POST', '/containers/%s/kill' % cid)))
+
+    def test_power_off_when_already_stopped_does_nothing(self):
+        self._inspect(status='exited', running=False)
+        self.driver.power_off(self.instance, timeout=7)
+        self.assertEqual([], self.http.calls('POST'))
+
+    def test_reboot_hard_kills_then_starts(self):
+        self._inspect()
+        cid = docker_http.container(self.instance.uuid)['Id']
+        for verb in ('kill', 'wait', 'start'):
+            self.http.on('POST', '/containers/%s/%s' % (cid, verb),
+                         json={'StatusCode': 137})
+        self.driver.reboot(self.ctx, self.instance, [], 'HARD')
+        posted = [r.path.rsplit('/', 1)[1] for r in self.http.calls('POST')]
+        self.assertEqual(['kill', 'wait'], posted[:2])
+
+    def test_snapshot_of_missing_container(self):
+        self.http.on('GET', self.name + '/json', status_code=404,
+                     json={'message': 'No such container'})
+        self.assertRaises(exception.InstanceNotRunning, self.driver.snapshot,
+                          self.ctx, self.instance, IMAGE_ID, lambda **k: None)
+
+    def test_init_host_daemon_down(self):
+        self.http.mock.get('http://docker.test:2375/version',
+                           exc=requests.exceptions.ConnectionError('refused'))
+        e = self.assertRaises(exception.HypervisorUnavailable,
+                              self.driver.init_host, 'cmp1')
+        self.assertIn(docker_http.URL, str(e))
+
+    def test_periodic_daemon_down_is_not_ready(self):
+        self.http.mock.get('http://docker.test:2375/version',
+                           exc=requests.exceptions.ConnectionError('refused'))
+        self.assertRaises(exception.VirtDriverNotReady,
+                          self.driver.get_available_resource, 'cmp1')
+        self.assertRaises(exception.VirtDriverNotReady,
+                          self.driver.list_instance_uuids)

@@ -1,0 +1,97 @@
+import threading
+
+import fixtures
+from nova import test
+from nova.virt import event as virtevent
+
+from novadocker.virt.docker import events
+from novadocker.virt.docker import exception
+from novadocker.virt.docker import translator
+
+UUID = '9c3b2d4e-1111-4222-8333-444455556666'
+
+
+def _event(action, uuid=UUID):
+    attributes = {translator.LABEL_UUID: uuid} if uuid else {}
+    return {'Type': 'container', 'Action': action, 'time': 1700000000,
+            'Actor': {'ID': 'abc', 'Attributes': attributes}}
+
+
+class LifecycleEventTestCase(test.NoDBTestCase):
+    def test_transitions(self):
+        for action, transition in [
+                ('start', virtevent.EVENT_LIFECYCLE_STARTED),
+                ('die', virtevent.EVENT_LIFECYCLE_STOPPED),
+                ('pause', virtevent.EVENT_LIFECYCLE_PAUSED),
+                ('unpause', virtevent.EVENT_LIFECYCLE_RESUMED)]:
+            event = events.lifecycle_event(_event(action))
+            self.assertEqual(UUID, event.uuid)
+            self.assertEqual(transition, event.transition)
+
+    def test_ignored(self):
+        self.assertIsNone(events.lifecycle_event(_event('exec_create')))
+        self.assertIsNone(events.lifecycle_event(_event('die', uuid=None)))
+
+
+class _Client(object):
+    """Hands out one scripted event stream (or error) per connection."""
+
+    def __init__(self, *streams):
+        self.streams = list(streams)
+        self.calls = []
+
+    def events(self, filters, since=None):
+        self.calls.append((filters, since))
+        item = self.streams.pop(0) if self.streams else []
+        if isinstance(item, Exception):
+            raise item
+        return iter(item), lambda: None
+
+
+class EventWatcherTestCase(test.NoDBTestCase):
+    def _watch(self, client, count):
+        got = []
+        done = threading.Event()
+
+        def emit(event):
+            got.append(event.transition)
+            if len(got) == count:
+                done.set()
+
+        watcher = events.EventWatcher(client, 'cmp1', emit)
+        watcher.start()
+        self.assertTrue(done.wait(10))
+        watcher.stop()
+        return got
+
+    def test_emits_and_filters_by_our_labels(self):
+        client = _Client([_event('die'), _event('exec_start'),
+                          _event('start')])
+        got = self._watch(client, 2)
+        self.assertEqual([virtevent.EVENT_LIFECYCLE_STOPPED,
+                          virtevent.EVENT_LIFECYCLE_STARTED], got)
+        filters = client.calls[0][0]
+        self.assertEqual(['container'], filters['type'])
+        self.assertIn('org.openstack.nova.managed-by=novadocker',
+                      filters['label'])
+        self.assertIn('org.openstack.nova.host=cmp1', filters['label'])
+
+    def test_reconnects_after_failure_and_resumes_since_last_event(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'novadocker.virt.docker.events.RETRY_MIN', 0.01))
+        client = _Client(
+            [_event('start')],
+            exception.DockerUnreachable(url='x', reason='restarting'),
+            [_event('pause')])
+        got = self._watch(client, 2)
+        self.assertEqual([virtevent.EVENT_LIFECYCLE_STARTED,
+                          virtevent.EVENT_LIFECYCLE_PAUSED], got)
+        self.assertEqual(1700000000, client.calls[1][1])
+        self.assertEqual(1700000000, client.calls[2][1])
+
+    def test_survives_unexpected_errors(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'novadocker.virt.docker.events.RETRY_MIN', 0.01))
+        client = _Client(ValueError('bad payload'), [_event('die')])
+        got = self._watch(client, 1)
+        self.assertEqual([virtevent.EVENT_LIFECYCLE_STOPPED], got)

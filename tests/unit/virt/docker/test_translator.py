@@ -1,0 +1,80 @@
+from nova import context
+from nova import exception
+from nova import objects
+from nova import test
+from nova.tests.unit import fake_instance
+
+from novadocker.virt.docker import translator
+
+IMAGE_ID = 'f0e1d2c3-0000-4000-8000-000000000001'
+
+
+def _image(**props):
+    return objects.ImageMeta.from_dict({
+        'id': IMAGE_ID, 'name': 'busybox', 'container_format': 'docker',
+        'disk_format': 'raw', 'properties': props})
+
+
+class TranslatorTestCase(test.NoDBTestCase):
+    def setUp(self):
+        super().setUp()
+        self.instance = fake_instance.fake_instance_obj(
+            context.get_admin_context(), hostname='web-1')
+        self.instance.metadata = {'role': 'web', 'app.mode': 'x', '1st': 'y'}
+        self.instance.flavor.memory_mb = 512
+        self.instance.flavor.vcpus = 2
+
+    def test_container_args(self):
+        args = translator.container_args(
+            self.instance, 'nova-image:' + IMAGE_ID,
+            _image(os_command_line="sh -c 'echo a b'"), 'cmp1', 100)
+        self.assertEqual('nova-%s' % self.instance.uuid, args['name'])
+        self.assertEqual('web-1', args['hostname'])
+        self.assertEqual(['sh', '-c', 'echo a b'], args['command'])
+        self.assertEqual(['_1st=y', 'app_mode=x', 'role=web'],
+                         args['environment'])
+        self.assertEqual({
+            translator.LABEL_MANAGED_BY: 'novadocker',
+            translator.LABEL_HOST: 'cmp1',
+            translator.LABEL_UUID: self.instance.uuid,
+            translator.LABEL_NAME: self.instance.name,
+        }, args['labels'])
+
+    def test_host_config_limits_and_security(self):
+        host = translator.host_config(self.instance.flavor, 100)
+        self.assertEqual(512 * 1024 * 1024, host['mem_limit'])
+        self.assertEqual(host['mem_limit'], host['memswap_limit'])
+        self.assertEqual(2 * 10 ** 9, host['nano_cpus'])
+        self.assertEqual(2048, host['cpu_shares'])
+        self.assertEqual(100, host['pids_limit'])
+        self.assertEqual('none', host['network_mode'])
+        self.assertFalse(host['privileged'])
+        self.assertEqual(['no-new-privileges:true'], host['security_opt'])
+
+    def test_no_command(self):
+        self.assertIsNone(translator.command(_image()))
+
+    def test_bad_command_line(self):
+        self.assertRaises(exception.ImageUnacceptable, translator.command,
+                          _image(os_command_line="sh -c 'unterminated"))
+
+    def test_env_name(self):
+        self.assertEqual('A_B_C', translator.env_name('A-B.C'))
+        self.assertEqual('_9lives', translator.env_name('9lives'))
+        self.assertEqual('_', translator.env_name(''))
+        self.assertEqual('ok_1', translator.env_name('ok_1'))
+
+    def test_environment_collision_first_sorted_key_wins(self):
+        self.assertEqual(['a_b=dash'],
+                         translator.environment({'a.b': 'dot',
+                                                 'a-b': 'dash'}))
+
+    def test_hostname_falls_back_to_name_and_is_cut(self):
+        self.instance.hostname = None
+        args = translator.container_args(self.instance, 'x', _image(),
+                                         'h', 1)
+        self.assertEqual(self.instance.name, args['hostname'])
+        self.instance.hostname = 'h' * 80
+        args = translator.container_args(self.instance, 'x', _image(),
+                                         'h', 1)
+        self.assertEqual(63, len(args['hostname']))
