@@ -103,7 +103,105 @@ once, instead of at the next power state sync.
 """),
 ]
 
-ALL_OPTS = connection_opts + container_opts
+image_opts = [
+    cfg.StrOpt('shared_directory',
+               help="""
+Directory where image tarballs (``docker save`` output) may be found before
+asking Glance, one file per image named after the Glance image id, e.g. an
+NFS export shared by all compute hosts.
+
+When ``<shared_directory>/<image id>`` exists it is loaded instead of
+downloading the image from Glance; its content is still checked against
+the checksums Glance recorded. When it is missing, the image comes from
+Glance. Unset (the default): always Glance.
+"""),
+    cfg.BoolOpt('boot_local_images_by_name',
+                default=True,
+                help="""
+Boot a Glance image from a Docker image that already exists on this host
+under the Glance image's name (e.g. ``busybox:latest``), without
+downloading it.
+
+Images the driver loads from Glance are known by their Glance id and are
+not affected. Turn this off when users must not be able to boot the
+operator's local Docker images by naming a Glance image after them: every
+image then comes from Glance, and its content is the content Glance holds.
+"""),
+]
+
+instance_files_opts = [
+    cfg.StrOpt('config_drive_path',
+               default='/config-drive',
+               regex=r'^/[^:]+$',
+               help="""
+Where an instance's config drive appears inside its container.
+
+Instead of an ISO image, a container gets the config drive's files
+(``openstack/latest/meta_data.json``, ``user_data``,
+``network_data.json``, ``vendor_data.json``, ``vendor_data2.json`` and the
+rest of the OpenStack and EC2 trees) as a read-only directory mounted at
+this absolute path. ``/config-drive`` is where cloud-init's ConfigDrive
+data source looks for such a directory. An instance gets one when it has
+user data, a key pair or metadata, when the user asks for a config drive,
+when the image has ``img_config_drive=mandatory``, or when
+``[DEFAULT] force_config_drive`` is set. The files are written when the
+instance is built and removed when it is deleted.
+"""),
+    cfg.BoolOpt('inject_key',
+                default=False,
+                help="""
+Put the instance's key pair into ``/root/.ssh/authorized_keys`` of its
+container.
+
+The file is written once, when the instance is built, and bind-mounted
+read-only over that path, hiding any ``authorized_keys`` the image has; it
+is never appended to on restart. An image that runs sshd then accepts the
+key pair for root. sshd also wants the file owned by root, which it is
+when nova-compute runs as root. The key pair is in the config drive
+(``public_keys`` in ``meta_data.json``) either way.
+"""),
+]
+
+console_opts = [
+    cfg.IntOpt('console_idle_timeout',
+               default=900,
+               min=1,
+               help="""
+Seconds a serial console connection may stay without traffic in either
+direction before it is closed.
+
+Applies to the endpoint that ``nova-serialproxy`` connects to when
+``[serial_console] enabled`` is set. The user reconnects with a new
+console URL.
+"""),
+    cfg.IntOpt('console_session_timeout',
+               default=8 * 3600,
+               min=1,
+               help="""
+Seconds a serial console connection may last in all, busy or not, before
+it is closed.
+"""),
+]
+
+periodic_opts = [
+    cfg.IntOpt('state_cache_seconds',
+               default=10,
+               min=0,
+               help="""
+Seconds one listing of this host's containers answers Nova's periodic
+power state sync.
+
+The sync asks about every instance in turn; with a cache the driver
+answers all of them from a few Docker list calls instead of one inspect
+per container, so a pass costs the same whatever the number of instances.
+A container's state may then be this many seconds old when the sync reads
+it (Docker events still report changes at once, see ``watch_events``).
+0 inspects every container on every question.
+"""),
+]
+
+ALL_OPTS = (connection_opts + container_opts + image_opts +
+            instance_files_opts + console_opts + periodic_opts)
 
 
 def register_opts(conf):
@@ -112,4 +210,4 @@ def register_opts(conf):
 
 
 def list_opts():
-    return {docker_group: ALL_OPTS}
+    return [(docker_group, ALL_OPTS)]

@@ -52,5 +52,7 @@ def import_rootfs(api, rootfs, repository, tag='latest',
 
 def ensure_busybox(api):
     """The shared busybox test image, imported once per engine."""
+    if api.images(name=BUSYBOX_IMAGE, quiet=True):
+        return BUSYBOX_IMAGE
     repository, tag = BUSYBOX_IMAGE.split(':')
     return import_rootfs(api, busybox_rootfs(), repository, tag)

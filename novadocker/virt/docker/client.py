@@ -6,12 +6,16 @@ every Docker or transport error comes out of it as one of the exceptions in
 """
 
 import contextlib
+import itertools
+import os
+import socket
 import threading
 
 import docker
 from docker import errors as docker_errors
 from oslo_log import log as logging
 import requests
+import urllib3
 
 from novadocker.virt.docker import exception
 
@@ -33,10 +37,14 @@ def _translate(url, what, error):
             return exception.DockerServerError(what=what, reason=reason)
         return exception.DockerDriverException(reason='%s: %s' % (what,
                                                                   reason))
-    if isinstance(error, requests.exceptions.Timeout):
+    if isinstance(error, (requests.exceptions.Timeout,
+                          urllib3.exceptions.TimeoutError)):
         return exception.DockerTimeout(url=url, reason=reason)
     if isinstance(error, (requests.exceptions.ConnectionError,
+                          requests.exceptions.ChunkedEncodingError,
+                          urllib3.exceptions.ProtocolError,
                           ConnectionError)):
+        # Also a connection that broke in the middle of a stream.
         return exception.DockerUnreachable(url=url, reason=reason)
     if (isinstance(error, docker_errors.DockerException) and
             error.__cause__ is not None):
@@ -47,6 +55,7 @@ def _translate(url, what, error):
 
 _TRANSLATED = (docker_errors.DockerException,
                requests.exceptions.RequestException,
+               urllib3.exceptions.HTTPError,
                ConnectionError)
 
 
@@ -91,10 +100,30 @@ class DockerClient(object):
         with self._lock:
             if self._api_client is None:
                 with self._translated('API version negotiation'):
-                    self._api_client = docker.APIClient(
-                        base_url=self.url, version='auto',
-                        timeout=self._timeout, tls=self._tls or False)
+                    self._api_client = self._negotiated_api()
             return self._api_client
+
+    def _new_api(self, version):
+        api = docker.APIClient(base_url=self.url, version=version,
+                               timeout=self._timeout, tls=self._tls or False)
+        # Only nova.conf decides how the engine is reached: trusting the
+        # environment, requests would verify the engine's certificate
+        # against REQUESTS_CA_BUNDLE instead of [docker]ca_file, and send
+        # its API through HTTP(S)_PROXY.
+        api.trust_env = False
+        return api
+
+    def _negotiated_api(self):
+        """A client that speaks the engine's own API version."""
+        probe = self._new_api(docker.constants.MINIMUM_DOCKER_API_VERSION)
+        try:
+            version = probe.version(api_version=False).get('ApiVersion')
+        finally:
+            probe.close()
+        if not version:
+            raise docker_errors.DockerException(
+                'the engine did not name its API version')
+        return self._new_api(version)
 
     def _call(self, what, method, *args, **kwargs):
         with self._translated(what):
@@ -110,9 +139,10 @@ class DockerClient(object):
 
     # Containers
 
-    def containers(self, labels):
-        """All containers, running or not, that carry every label given."""
-        filters = {'label': ['%s=%s' % kv for kv in sorted(labels.items())]}
+    def containers(self, labels, **filters):
+        """All containers, running or not, that carry every label given
+        and match Docker's list ``filters`` (e.g. ``status=['exited']``)."""
+        filters['label'] = ['%s=%s' % kv for kv in sorted(labels.items())]
         return self._call('container list', 'containers', all=True,
                           filters=filters)
 
@@ -162,6 +192,24 @@ class DockerClient(object):
                 del kept[:-max_bytes]
         return bytes(kept)
 
+    def attach_socket(self, ref):
+        """A socket on the container's attach stream (stdin, stdout and
+        stderr, from now on), blocking, owned by the caller."""
+        what = 'container attach %s' % ref
+        params = {'stdin': 1, 'stdout': 1, 'stderr': 1, 'stream': 1}
+        with self._translated(what):
+            raw = self._api.attach_socket(ref, params=params)
+        if isinstance(raw, socket.socket):
+            # TLS: the SSL socket itself.
+            raw.settimeout(None)
+            return raw
+        # A unix or plain TCP connection, wrapped as an IO object: take a
+        # socket of our own on the same connection.
+        sock = socket.socket(fileno=os.dup(raw.fileno()))
+        raw.close()
+        sock.settimeout(None)
+        return sock
+
     def commit(self, ref, repository, tag):
         return self._call('container commit %s' % ref, 'commit', ref,
                           repository=repository, tag=tag)
@@ -169,6 +217,22 @@ class DockerClient(object):
     def update_container(self, ref, **limits):
         return self._call('container update %s' % ref, 'update_container',
                           ref, **limits)
+
+    def update_resources(self, ref, resources):
+        """``docker update`` with Engine API field names (``Memory``,
+        ``NanoCpus``, ``PidsLimit``...): the SDK's update_container cannot
+        send NanoCpus or PidsLimit."""
+        what = 'container update %s' % ref
+        with self._translated(what):
+            api = self._api
+            url = '%s/v%s/containers/%s/update' % (api.base_url,
+                                                   api.api_version, ref)
+            response = api.post(url, json=resources, timeout=self._timeout)
+            try:
+                response.raise_for_status()
+            except requests.exceptions.HTTPError as e:
+                docker_errors.create_api_error_from_http_exception(e)
+            return response.json()
 
     # Images
 
@@ -184,6 +248,12 @@ class DockerClient(object):
 
     def remove_image(self, ref):
         self._call('image remove %s' % ref, 'remove_image', ref)
+
+    def import_image_from_data(self, data, repository, tag, changes):
+        """``docker import`` a rootfs tarball (bytes) as repository:tag."""
+        self._call('image import %s:%s' % (repository, tag),
+                   'import_image_from_data', data, repository=repository,
+                   tag=tag, changes=changes)
 
     def load_image(self, data):
         """Stream a ``docker save`` tarball (an iterable of bytes) in.
@@ -206,7 +276,11 @@ class DockerClient(object):
         what = 'image save %s' % ref
         with self._translated(what):
             stream = self._api.get_image(ref, chunk_size=chunk_size)
-        return self._iter_translated(what, stream)
+            # The SDK checks the answer on the first read: let a missing
+            # image fail here rather than in the middle of an upload.
+            first = next(stream, b'')
+        return self._iter_translated(
+            what, itertools.chain([first] if first else [], stream))
 
     # Events
 

@@ -22,8 +22,11 @@ class Containers(object):
         self._host = host
 
     def list(self):
-        """Summaries of all our containers on this host, one Docker call."""
-        return self._client.containers(translator.owner_labels(self._host))
+        """Summaries of all our instances' containers on this host, one
+        Docker call; helper containers (network sandboxes) left out."""
+        return [c for c in
+                self._client.containers(translator.owner_labels(self._host))
+                if translator.LABEL_ROLE not in (c.get('Labels') or {})]
 
     def inspect(self, instance):
         """``docker inspect`` of the instance's container.

@@ -12,6 +12,7 @@ from nova.compute import vm_states
 import nova.conf
 from nova import exception
 from nova.i18n import _
+from nova.image import glance
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
@@ -19,12 +20,21 @@ from oslo_utils import excutils
 
 from novadocker import conf as docker_conf
 from novadocker.virt.docker import client as docker_client
+from novadocker.virt.docker import configdrive
+from novadocker.virt.docker import console as docker_console
 from novadocker.virt.docker import containers
 from novadocker.virt.docker import events
 from novadocker.virt.docker import exception as docker_exception
 from novadocker.virt.docker import hostinfo
+from novadocker.virt.docker import imagecache
 from novadocker.virt.docker import images
+from novadocker.virt.docker import instancefiles
+from novadocker.virt.docker import keys
+from novadocker.virt.docker import knobs
+from novadocker.virt.docker.network import wiring
+from novadocker.virt.docker import resize
 from novadocker.virt.docker import snapshot as docker_snapshot
+from novadocker.virt.docker import statecache
 from novadocker.virt.docker import states
 from novadocker.virt.docker import translator
 
@@ -33,6 +43,8 @@ docker_conf.register_opts(CONF)
 LOG = logging.getLogger(__name__)
 
 CONTAINER_FORMAT = 'docker'
+TRAIT_DOCKER = 'CUSTOM_HYPERVISOR_DOCKER'
+IMAGE_API = glance.API()
 
 
 @contextlib.contextmanager
@@ -50,10 +62,10 @@ class DockerDriver(driver.ComputeDriver):
 
     capabilities = dict(
         driver.ComputeDriver.capabilities,
-        has_imagecache=False,
+        has_imagecache=True,
         supports_evacuate=False,
-        supports_migrate_to_same_host=False,
-        supports_attach_interface=False,
+        supports_migrate_to_same_host=True,
+        supports_attach_interface=True,
         supports_multiattach=False,
         supports_trusted_certs=False,
         supports_image_type_raw=True,
@@ -62,9 +74,25 @@ class DockerDriver(driver.ComputeDriver):
     def __init__(self, virtapi, read_only=False):
         super(DockerDriver, self).__init__(virtapi)
         self._client = docker_client.DockerClient.from_conf(CONF)
+        LOG.info('Docker driver for host %s, engine at %s', CONF.host,
+                 self._client.url)
+        # The host this driver serves, fixed at start (CONF.host may be
+        # changed later by tests that run several computes in-process).
+        self._host = CONF.host
         self._containers = containers.Containers(self._client, CONF.host)
         self._images = images.ImageStore(self._client)
+        self._image_cache = imagecache.ImageCache(self._client)
+        self._network = wiring.Network(self._client, CONF.host,
+                                       CONF.instances_path)
         self._events = None
+        files = instancefiles.InstanceFiles(CONF.instances_path)
+        self._config_drives = configdrive.ConfigDrives(files)
+        self._keys = keys.AuthorizedKeys(files)
+        self._consoles = docker_console.Consoles(self._containers,
+                                                 self._client)
+        self._states = statecache.StateCache(
+            self._client, self._containers, CONF.host,
+            CONF.docker.state_cache_seconds)
 
     # Host
 
@@ -81,15 +109,20 @@ class DockerDriver(driver.ComputeDriver):
             self._events.start()
 
     def cleanup_host(self, host):
+        self._consoles.release_all()
         if self._events is not None:
             self._events.stop()
             self._events = None
 
     def get_available_nodes(self, refresh=False):
-        return [CONF.host]
+        return [self._host]
 
     def get_host_uptime(self):
         return hostinfo.uptime_text()
+
+    def get_host_ip_addr(self):
+        # Where a migration's destination is: this host (resize.py).
+        return CONF.my_ip
 
     def get_available_resource(self, nodename):
         with _not_ready_when_unreachable():
@@ -112,6 +145,9 @@ class DockerDriver(driver.ComputeDriver):
         provider_tree.update_inventory(nodename, hostinfo.inventory(
             info, hostinfo.disk_usage(info['DockerRootDir']), ratios,
             reserved))
+        # Lets operators keep other images off this host (and these off
+        # others) with trait:CUSTOM_HYPERVISOR_DOCKER=required|forbidden.
+        provider_tree.add_traits(nodename, TRAIT_DOCKER)
 
     # What Nova asks about instances
 
@@ -126,16 +162,26 @@ class DockerDriver(driver.ComputeDriver):
                     for c in self._containers.list()]
 
     def get_info(self, instance, use_cache=True):
-        info = self._containers.inspect(instance)
-        state = states.power_state_of(info['State'])
+        # The periodic power sync (use_cache=True) is answered from a few
+        # list calls per pass; lifecycle events re-check with an inspect.
+        if use_cache and CONF.docker.state_cache_seconds:
+            docker_state, container_id = self._states.state(instance)
+        else:
+            info = self._containers.inspect(instance)
+            docker_state, container_id = info['State'], info['Id']
+        state = states.power_state_of(docker_state)
         if state == power_state.PAUSED and _suspending(instance):
             state = power_state.SUSPENDED
-        return hardware.InstanceInfo(state=state, internal_id=info['Id'])
+        return hardware.InstanceInfo(state=state, internal_id=container_id)
 
     def get_console_output(self, context, instance):
         data = self._containers.logs(instance, CONF.docker.console_log_bytes)
         # Every byte survives the compute manager's encode('latin-1').
         return data.decode('latin-1')
+
+    def get_serial_console(self, context, instance):
+        # A TCP endpoint bridged to the container's attach stream.
+        return self._consoles.get(instance)
 
     # Lifecycle
 
@@ -144,31 +190,57 @@ class DockerDriver(driver.ComputeDriver):
               block_device_info=None, power_on=True, accel_info=None):
         _check_format(image_meta)
         image_ref = self._images.ensure(context, instance, image_meta)
-        args = translator.container_args(instance, image_ref, image_meta,
-                                         CONF.host, CONF.docker.pids_limit)
-        self._containers.create(instance, args)
+        args = translator.container_args(
+            instance, image_ref, image_meta, self._host,
+            CONF.docker.pids_limit,
+            knobs=self._knobs(context, instance, image_meta))
+        args['tty'] = translator.tty(instance)
+        args = translator.with_mounts(args, self._render_files(
+            instance, injected_files, admin_password, network_info))
         try:
+            if network_info:
+                args = self._plug_network(instance, network_info, args)
+            self._containers.create(instance, args)
             if power_on:
                 self._containers.start(instance)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._containers.remove(instance)
+                self._network.teardown(instance, network_info)
+                self._remove_files(instance)
         LOG.info('Spawned container %s', args['name'], instance=instance)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
+        if instance.task_state == task_states.RESIZE_REVERTING:
+            # Nova destroys the resized guest before reverting; resizes
+            # stay on this host and keep the one container.
+            try:
+                self._containers.stop(instance, 0)
+            except exception.InstanceNotFound:
+                pass
+            return
+        self._consoles.release(instance.uuid)
         self._containers.remove(instance)
+        self._network.teardown(instance, network_info)
+        self._remove_files(instance)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
+        self._consoles.release(instance.uuid)
         self._containers.remove(instance)
+        if destroy_vifs:
+            self._network.teardown(instance, network_info)
+        if destroy_disks:
+            self._remove_files(instance)
 
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
         timeout = CONF.docker.stop_timeout if reboot_type == 'SOFT' else 0
         self._containers.stop(instance, timeout)
+        self._ensure_network(instance, network_info)
         self._containers.start(instance)
 
     def power_off(self, instance, timeout=0, retry_interval=0):
@@ -176,6 +248,7 @@ class DockerDriver(driver.ComputeDriver):
 
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
+        self._ensure_network(instance, network_info)
         self._containers.start(instance)
 
     def pause(self, instance):
@@ -190,6 +263,7 @@ class DockerDriver(driver.ComputeDriver):
 
     def resume(self, context, instance, network_info, block_device_info=None,
                share_info=None):
+        self._ensure_network(instance, network_info)
         self._containers.unpause(instance)
 
     def soft_delete(self, instance):
@@ -200,7 +274,12 @@ class DockerDriver(driver.ComputeDriver):
 
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   share_info, block_device_info=None):
+        self._ensure_network(instance, network_info)
         self._containers.start(instance)
+
+    def manage_image_cache(self, context, all_instances):
+        with _not_ready_when_unreachable():
+            self._image_cache.prune(all_instances)
 
     def snapshot(self, context, instance, image_id, update_task_state):
         try:
@@ -211,13 +290,144 @@ class DockerDriver(driver.ComputeDriver):
         docker_snapshot.take(context, instance, image_id, update_task_state,
                              self._containers, self._client)
 
-    # Networking: wired by the VIF layer (not yet); nothing to plug here.
+    # Resize: on this host only, the container keeps its file system and
+    # gets the other flavor's limits (resize.py).
+
+    def migrate_disk_and_power_off(self, context, instance, dest,
+                                   flavor, network_info,
+                                   block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        resize.check_same_host(instance, dest,
+                               (CONF.my_ip, self._host))
+        resize.check_flavors(instance, instance.flavor, flavor)
+        self._containers.stop(instance, timeout)
+        return '{}'
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         share_info=None):
+        self._apply_flavor(instance, power_on, network_info)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        # The one container already runs with the new flavor's limits.
+        LOG.debug('Resize confirmed', instance=instance)
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True, share_info=None):
+        # instance.flavor is the old flavor again.
+        self._apply_flavor(instance, power_on, network_info)
+
+    def _apply_flavor(self, instance, power_on, network_info):
+        props, _cut = knobs.image_properties(instance.system_metadata)
+        resize.apply_flavor(self._client, self._containers, instance,
+                            instance.flavor, props, CONF.docker.pids_limit)
+        if power_on:
+            self._ensure_network(instance, network_info)
+            self._containers.start(instance)
+
+    def _knobs(self, context, instance, image_meta):
+        """Container settings from the flavor's extra specs and the
+        image's custom properties (knobs.py)."""
+        props, cut = knobs.image_properties(instance.system_metadata)
+        if cut and instance.image_ref:
+            # Nova kept only 255 characters: ask Glance for the values.
+            full = IMAGE_API.get(context, instance.image_ref)
+            props = {key: value
+                     for key, value in full.get('properties', {}).items()
+                     if key in knobs.IMAGE_PROPERTIES}
+        storage = None
+        if knobs.wants_root_disk_limit(instance.flavor):
+            storage = knobs.storage_of(self._client.info())
+        return knobs.settings(instance.flavor, image_meta.id, props,
+                              CONF.docker.pids_limit,
+                              CONF.docker.privileged, storage)
+
+    # Files for the container: config drive and authorized_keys, mounted
+    # read-only, written once at spawn.
+
+    def _render_files(self, instance, injected_files, admin_password,
+                      network_info):
+        """``{path in the container: path on the host}``."""
+        mounts = {}
+        try:
+            drive = self._config_drives.create(
+                instance, injected_files, admin_password, network_info)
+            if drive:
+                mounts[CONF.docker.config_drive_path] = drive
+            mounts.update(self._keys.create(instance, CONF.docker.inject_key))
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._remove_files(instance)
+        return mounts
+
+    def _remove_files(self, instance):
+        self._config_drives.remove(instance)
+        self._keys.remove(instance)
+
+    # Networking: each port is a veth into the instance's network sandbox
+    # (network/wiring.py).
 
     def plug_vifs(self, instance, network_info):
-        pass
+        # Run for every instance at each nova-compute start: re-wires only
+        # what is missing, and only for containers that exist.
+        if network_info and self._container_exists(instance):
+            self._network.ensure(instance, network_info)
 
     def unplug_vifs(self, instance, network_info):
-        pass
+        self._network.unplug(instance, network_info)
+
+    def attach_interface(self, context, instance, image_meta, vif):
+        try:
+            self._network.attach(instance, vif)
+        except exception.InterfaceAttachFailed:
+            raise
+        except Exception as e:
+            LOG.error('Attaching port %s failed: %s', vif['id'], e,
+                      instance=instance)
+            raise wiring.attach_failed(instance) from e
+
+    def detach_interface(self, context, instance, vif):
+        self._network.detach(instance, vif)
+
+    def _container_exists(self, instance):
+        try:
+            self._containers.inspect(instance)
+        except exception.InstanceNotFound:
+            return False
+        return True
+
+    def _ensure_network(self, instance, network_info):
+        if network_info:
+            self._network.ensure(instance, network_info)
+
+    def _plug_network(self, instance, network_info, args):
+        """Wire the sandbox, waiting for Neutron's network-vif-plugged on
+        inactive ports; returns ``args`` joined to the sandbox."""
+        timeout = CONF.vif_plugging_timeout
+        events = [('network-vif-plugged', vif['id'])
+                  for vif in network_info
+                  if vif.get('active', True) is False] if timeout else []
+        try:
+            with self.virtapi.wait_for_instance_event(
+                    instance, events, timeout=timeout,
+                    error_callback=_neutron_failed):
+                sandbox_id, files = self._network.setup(instance,
+                                                        network_info)
+        except exception.InstanceEventTimeout:
+            if CONF.vif_plugging_is_fatal:
+                LOG.error('Timed out waiting for Neutron to plug %s',
+                          [e[1] for e in events], instance=instance)
+                self._network.teardown(instance, network_info)
+                raise exception.VirtualInterfaceCreateException()
+            LOG.warning('Timed out waiting for network-vif-plugged; going '
+                        'on (vif_plugging_is_fatal is off)',
+                        instance=instance)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._network.teardown(instance, network_info)
+        return translator.join_network(args, sandbox_id, files)
 
 
 def _check_format(image_meta):
@@ -229,6 +439,13 @@ def _check_format(image_meta):
             reason=_('container_format is %(fmt)s; the Docker driver boots '
                      'only container_format=%(docker)s images') % {
                 'fmt': fmt, 'docker': CONTAINER_FORMAT})
+
+
+def _neutron_failed(event_name, instance):
+    LOG.error('Neutron reported failure on event %s', event_name,
+              instance=instance)
+    if CONF.vif_plugging_is_fatal:
+        raise exception.VirtualInterfaceCreateException()
 
 
 def _suspending(instance):

@@ -1,52 +1,220 @@
-"""Which local Docker image a Glance image boots."""
+"""Which local Docker image a Glance image boots, loading it when missing.
 
+A Glance image is known locally by the tag ``nova-image:<glance id>``,
+never by a name that may have changed or that another image shares. When
+it is missing, its tarball streams from ``[docker] shared_directory`` or
+from Glance through :class:`imagefilter.ImageFilter` straight into
+``docker load``: no temporary file, memory flat whatever the image's size,
+content checked against Glance's checksums. The loaded image is then
+tagged by its ID (the digest of its config), so the tarball's own tags are
+never applied.
+"""
+
+import os
+import re
+
+import nova.conf
+from nova import exception as nova_exception
+from nova.i18n import _
+from nova.image import glance
+from oslo_concurrency import lockutils
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from novadocker.virt.docker import exception
+from novadocker.virt.docker import imagefilter
+from novadocker.virt.docker import imagepipe
 
+CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 # Images we load or commit are tagged <REPOSITORY>:<glance image id>, so a
 # Glance image is found by its id, never by a name that may have changed.
 REPOSITORY = 'nova-image'
+READ_CHUNK = 1024 * 1024
+PROGRESS_INTERVAL = 5.0
+
+_COMPONENT = r'[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+_REFERENCE = re.compile(r'^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?%s(?:/%s)*'
+                        r'(?::[\w][\w.-]{0,127})?$' % (_COMPONENT,
+                                                       _COMPONENT))
 
 
 def image_ref(image_id):
     return '%s:%s' % (REPOSITORY, image_id)
 
 
+def _with_tag(name):
+    if ':' not in name.rsplit('/', 1)[-1]:
+        name += ':latest'
+    for prefix in ('docker.io/library/', 'docker.io/'):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def local_names(image_meta):
+    """Docker references an image's Glance name may exist under locally.
+
+    Docker wants lower case; names that are no valid reference at all
+    ("My image (v2)") have none.
+    """
+    name = image_meta.obj_attr_is_set('name') and image_meta.name
+    if not name:
+        return []
+    names = [name] if name == name.lower() else [name, name.lower()]
+    return [n for n in names if _REFERENCE.match(n)]
+
+
 def candidates(image_meta):
     """Local references to try for ``image_meta``, best first."""
     refs = [image_ref(image_meta.id)]
-    name = image_meta.obj_attr_is_set('name') and image_meta.name
-    if name:
-        refs.append(name)
-        if name.lower() != name:
-            refs.append(name.lower())
+    if CONF.docker.boot_local_images_by_name:
+        refs.extend(local_names(image_meta))
     return refs
 
 
+def checksums(meta):
+    """``(algorithm, hex digest)`` pairs Glance recorded for an image."""
+    sums = []
+    if meta.get('checksum'):
+        sums.append(('md5', meta['checksum']))
+    if meta.get('os_hash_algo') and meta.get('os_hash_value'):
+        sums.append((meta['os_hash_algo'], meta['os_hash_value']))
+    return sums
+
+
+def _read_file(path):
+    with open(path, 'rb') as f:
+        while True:
+            chunk = f.read(READ_CHUNK)
+            if not chunk:
+                return
+            yield chunk
+
+
+class Progress(object):
+    """Counts bytes passing by and logs the rate at most every few
+    seconds."""
+
+    def __init__(self, image_id, total, instance=None,
+                 interval=PROGRESS_INTERVAL):
+        self._image_id = image_id
+        self._total = total
+        self._instance = instance
+        self._interval = interval
+        self.bytes = 0
+        self.watch = timeutils.StopWatch()
+
+    def wrap(self, chunks):
+        self.watch.start()
+        last = 0.0
+        for chunk in chunks:
+            self.bytes += len(chunk)
+            elapsed = self.watch.elapsed()
+            if elapsed - last >= self._interval:
+                last = elapsed
+                self.log('Loading image %s')
+            yield chunk
+
+    def log(self, message, level=LOG.info):
+        elapsed = max(self.watch.elapsed(), 1e-6)
+        level(message + ': %d of %s MiB in %.1f s (%.1f MiB/s)',
+              self._image_id, self.bytes >> 20,
+              (self._total >> 20) if self._total else '?', elapsed,
+              self.bytes / elapsed / 2 ** 20, instance=self._instance)
+
+
 class ImageStore(object):
-    def __init__(self, client):
+    def __init__(self, client, image_api=None):
         self._client = client
+        self._image_api = image_api
+
+    @property
+    def image_api(self):
+        if self._image_api is None:
+            self._image_api = glance.API()
+        return self._image_api
+
+    def _exists(self, ref, named=False):
+        try:
+            info = self._client.inspect_image(ref)
+        except exception.DockerNotFound:
+            return False
+        # Docker also finds an image by an ID prefix ("d4a9"): a name must
+        # be one of the image's tags.
+        return not named or _with_tag(ref) in [
+            _with_tag(t) for t in info.get('RepoTags') or ()]
 
     def find(self, image_meta):
         """The local reference for ``image_meta``, or None."""
-        for ref in candidates(image_meta):
-            try:
-                self._client.inspect_image(ref)
-            except exception.DockerNotFound:
-                continue
-            return ref
+        for i, ref in enumerate(candidates(image_meta)):
+            if self._exists(ref, named=i > 0):
+                return ref
         return None
 
     def ensure(self, context, instance, image_meta):
-        """A local reference that boots ``image_meta``."""
+        """A local reference that boots ``image_meta``, loading the image
+        from the shared directory or Glance when it is missing."""
         ref = self.find(image_meta)
         if ref is None:
-            raise exception.DockerNotFound(
-                what='image %s' % image_meta.id,
-                reason='no local image named %s' % ' or '.join(
-                    candidates(image_meta)))
+            with lockutils.lock('novadocker-image-%s' % image_meta.id):
+                ref = self.find(image_meta)
+                if ref is None:
+                    ref = self.load(context, image_meta.id, instance)
         LOG.debug('Booting Docker image %s', ref, instance=instance)
         return ref
+
+    def _source(self, context, image_id, instance):
+        directory = CONF.docker.shared_directory
+        if directory and os.path.basename(image_id) == image_id and \
+                image_id not in ('.', '..'):
+            path = os.path.join(directory, image_id)
+            if os.path.isfile(path):
+                return path, _read_file(path)
+        trusted_certs = None
+        if instance is not None and instance.obj_attr_is_set(
+                'trusted_certs'):
+            trusted_certs = instance.trusted_certs
+        if imagepipe.needs_data_argument(trusted_certs):
+            return 'Glance (signature verified)', imagepipe.verified_chunks(
+                self.image_api, context, image_id, trusted_certs)
+        chunks = self.image_api.download(context, image_id)
+        if chunks is None:
+            raise nova_exception.ImageUnacceptable(
+                image_id=image_id, reason=_('Glance returned no data'))
+        return 'Glance', chunks
+
+    def load(self, context, image_id, instance=None):
+        """Stream the image into Docker, tag it; return its reference."""
+        meta = self.image_api.get(context, image_id)
+        where, chunks = self._source(context, image_id, instance)
+        LOG.info('Loading image %s from %s', image_id, where,
+                 instance=instance)
+        image_filter = imagefilter.ImageFilter(
+            image_id, imagefilter.strongest(checksums(meta)),
+            meta.get('size') or None)
+        progress = Progress(image_id, meta.get('size'), instance)
+        try:
+            self._client.load_image(
+                image_filter.filter(progress.wrap(chunks)))
+        finally:
+            close = getattr(chunks, 'close', None)
+            if close is not None:
+                close()
+        if image_filter.plan is None:
+            raise exception.DockerServerError(
+                what='image load %s' % image_id,
+                reason=_('Docker answered before reading the whole image'))
+        loaded = image_filter.plan.image_id
+        try:
+            self._client.tag(loaded, REPOSITORY, image_id)
+        except exception.DockerNotFound as e:
+            raise exception.DockerServerError(
+                what='image load %s' % image_id,
+                reason=_('Docker reported success but has no image %s')
+                % loaded) from e
+        progress.log('Loaded image %s')
+        LOG.info('Image %s is Docker image %s', image_id, loaded,
+                 instance=instance)
+        return image_ref(image_id)

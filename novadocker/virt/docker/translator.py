@@ -9,11 +9,16 @@ import shlex
 
 from nova import exception
 from nova.i18n import _
+from oslo_utils import strutils
+
+from novadocker.virt.docker import knobs as docker_knobs
 
 LABEL_MANAGED_BY = 'org.openstack.nova.managed-by'
 LABEL_HOST = 'org.openstack.nova.host'
 LABEL_UUID = 'org.openstack.nova.instance-uuid'
 LABEL_NAME = 'org.openstack.nova.instance-name'
+# Set on helper containers (the network sandbox), never on an instance's.
+LABEL_ROLE = 'org.openstack.nova.role'
 MANAGED_BY = 'novadocker'
 
 _ENV_BAD = re.compile(r'[^A-Za-z0-9_]')
@@ -23,6 +28,10 @@ CPU_SHARES_PER_VCPU = 1024
 
 def container_name(instance_uuid):
     return 'nova-%s' % instance_uuid
+
+
+def hostname(instance):
+    return (instance.hostname or instance.name)[:63]
 
 
 def owner_labels(host):
@@ -91,16 +100,88 @@ def host_config(flavor, pids_limit):
     }
 
 
-def container_args(instance, image_ref, image_meta, host, pids_limit):
-    """Keyword arguments for ``DockerClient.create_container``."""
+def container_args(instance, image_ref, image_meta, host, pids_limit,
+                   knobs=None):
+    """Keyword arguments for ``DockerClient.create_container``.
+
+    ``knobs`` (from ``knobs.settings``) are merged over the host config's
+    defaults; a None value there removes a default.
+    """
     return {
         'image': image_ref,
         'name': container_name(instance.uuid),
-        'hostname': (instance.hostname or instance.name)[:63],
+        'hostname': hostname(instance),
         'command': command(image_meta),
         'environment': environment(instance.metadata or {}),
         'labels': instance_labels(instance, host),
-        'host_config': host_config(instance.flavor, pids_limit),
+        'host_config': docker_knobs.merge(
+            host_config(instance.flavor, pids_limit), knobs or {}),
         'stdin_open': True,
         'detach': True,
     }
+
+
+def join_network(args, sandbox_id, files):
+    """``args`` for a container that joins the network namespace of the
+    sandbox ``sandbox_id``, with ``files`` (``{path in the container:
+    path on the host}``) bind-mounted read-only.
+
+    The container takes its hostname from the sandbox: Docker refuses a
+    hostname together with a ``container:`` network mode.
+    """
+    args = dict(args)
+    args.pop('hostname', None)
+    host_config = dict(args['host_config'])
+    host_config['network_mode'] = 'container:%s' % sandbox_id
+    host_config['mounts'] = list(host_config.get('mounts') or []) + [
+        {'Type': 'bind', 'Source': source, 'Target': target,
+         'ReadOnly': True}
+        for target, source in sorted(files.items())]
+    args['host_config'] = host_config
+    return args
+
+
+# A TTY for the container's main process (the serial console is then a
+# terminal): flavor extra spec or image property (doc/console-and-config-
+# drive.rst).
+TTY_EXTRA_SPEC = 'docker:tty'
+TTY_IMAGE_PROPERTY = 'docker_tty'
+
+
+def tty(instance):
+    """True when the flavor (``docker:tty``) or the image (``docker_tty``,
+    as nova keeps it in the instance's system metadata) asks for a TTY."""
+    spec = (instance.flavor.extra_specs or {}).get(TTY_EXTRA_SPEC)
+    prop = (instance.system_metadata or {}).get('image_' + TTY_IMAGE_PROPERTY)
+    wanted = False
+    if spec is not None:
+        wanted = _boolean(spec, exception.InvalidInput(
+            reason=_('flavor extra spec %(key)s=%(value)s is not a '
+                     'boolean') % {'key': TTY_EXTRA_SPEC, 'value': spec}))
+    if prop is not None:
+        wanted = _boolean(prop, exception.ImageUnacceptable(
+            image_id=instance.image_ref,
+            reason=_('image property %(key)s=%(value)s is not a '
+                     'boolean') % {'key': TTY_IMAGE_PROPERTY,
+                                   'value': prop})) or wanted
+    return wanted
+
+
+def _boolean(value, error):
+    try:
+        return strutils.bool_from_string(value, strict=True)
+    except ValueError:
+        raise error
+
+
+def with_mounts(args, mounts):
+    """``args`` with ``mounts`` (``{path in the container: path on the
+    host}``) bind-mounted read-only."""
+    args = dict(args)
+    host_config = dict(args['host_config'])
+    host_config['mounts'] = list(host_config.get('mounts') or []) + [
+        {'Type': 'bind', 'Source': source, 'Target': target,
+         'ReadOnly': True}
+        for target, source in sorted(mounts.items())]
+    args['host_config'] = host_config
+    return args

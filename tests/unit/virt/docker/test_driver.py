@@ -99,19 +99,21 @@ class DockerDriverTestCase(test.NoDBTestCase):
     def test_get_info(self):
         self._inspect(status='paused', paused=True)
         self.assertEqual(power_state.PAUSED,
-                         self.driver.get_info(self.instance).state)
+                         self.driver.get_info(self.instance,
+                                              use_cache=False).state)
 
     def test_get_info_suspended(self):
         self._inspect(status='paused', paused=True)
         self.instance.vm_state = 'suspended'
         self.assertEqual(power_state.SUSPENDED,
-                         self.driver.get_info(self.instance).state)
+                         self.driver.get_info(self.instance,
+                                              use_cache=False).state)
 
     def test_get_info_missing(self):
         self.http.on('GET', self.name + '/json', status_code=404,
                      json={'message': 'No such container'})
         self.assertRaises(exception.InstanceNotFound, self.driver.get_info,
-                          self.instance)
+                          self.instance, use_cache=False)
 
     def test_list_instances_uses_one_filtered_call(self):
         self.http.on('GET', '/containers/json', json=[

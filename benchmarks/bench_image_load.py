@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Glance-to-Docker image load next to raw ``docker load`` of the same file.
+
+For each size (default 100 MiB and 1 GiB) it writes one generated image
+tarball (busybox plus a layer holding one big file, as ``docker save``
+lays it out) to a temporary file, then, in alternating order for ``-n``
+rounds (default 2):
+
+* raw: ``docker load -i <file>`` (the CLI when it is installed, else the
+  SDK's ``load_image`` streaming the open file);
+* driver: in a fresh process, ``ImageStore.load()`` with the file served as
+  Glance serves it (64 KiB chunks, md5 ``checksum`` and sha512
+  ``os_hash_value`` checked), streamed through the tar checks and
+  rewriting into ``docker load``, then tagged ``nova-image:<id>``.
+
+A third side, "w/o sum", is the driver's load with Glance's checksums left
+out of the image's metadata, to tell the cost of checking them (sha512 of
+every byte, on a thread of its own) from the rest of the path.
+
+The image is removed after each load so every round does the full work.
+It prints the best seconds and MiB/s of each side, the driver/raw
+throughput ratio (target >= 0.90) and the loading process's peak RSS
+growth during the load (VmHWM after minus before; target <= 64 MiB). Exit
+status 1 when a target is missed.
+
+Usage::
+
+    DOCKER_HOST=unix:///tmp/nd/docker.sock \\
+        python benchmarks/bench_image_load.py [-n 2] [--sizes 100,1024]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
+
+import docker  # noqa: E402
+
+from tests import image_tarballs  # noqa: E402
+from tests import images as test_images  # noqa: E402
+
+MIB = 1024 * 1024
+RATIO_TARGET = 0.90
+RSS_TARGET_MIB = 64
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('-n', type=int, default=2, help='rounds (2)')
+    parser.add_argument('--sizes', default='100,1024',
+                        help='big file sizes in MiB (100,1024)')
+    return parser.parse_args()
+
+
+def write_tarball(path, size):
+    big = image_tarballs.BigImage(test_images.busybox_rootfs(), size,
+                                  seed=uuid.uuid4().bytes)
+    with open(path, 'wb') as f:
+        for chunk in big.chunks():
+            f.write(chunk)
+    return big
+
+
+def remove(api, ref):
+    try:
+        api.remove_image(ref)
+    except docker.errors.NotFound:
+        pass
+
+
+def raw_load(api, url, path, big):
+    cli = shutil.which('docker')
+    start = time.monotonic()
+    if cli:
+        env = dict(os.environ, DOCKER_HOST=url)
+        subprocess.run([cli, 'load', '-q', '-i', path], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    else:
+        with open(path, 'rb') as f:
+            list(api.load_image(f))
+    seconds = time.monotonic() - start
+    if api.inspect_image(big.image_id)['Id'] != big.image_id:
+        raise RuntimeError('raw load gave the wrong image')
+    remove(api, 'example/big:latest')
+    remove(api, big.image_id)
+    return seconds
+
+
+def driver_load(api, url, path, big, checksums=True):
+    glance_id = str(uuid.uuid4())
+    out = subprocess.run(
+        [sys.executable, '-m', 'tests.image_load_child', url, glance_id,
+         path] + ([] if checksums else ['--no-checksums']), cwd=ROOT,
+        check=True, capture_output=True, timeout=900)
+    result = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    if result['image_id'] != big.image_id:
+        raise RuntimeError('driver loaded %s, expected %s'
+                           % (result['image_id'], big.image_id))
+    remove(api, result['ref'])
+    remove(api, big.image_id)
+    growth = (result['hwm_after_kib'] - result['rss_before_kib']) / 1024
+    return result['seconds'], growth
+
+
+def bench(api, url, size_mib, rounds, workdir):
+    path = os.path.join(workdir, 'image-%d.tar' % size_mib)
+    big = write_tarball(path, size_mib * MIB)
+    remove(api, big.image_id)
+    raw, drv, nosum, growth = [], [], [], []
+    for i in range(rounds):
+        order = ('raw', 'driver', 'nosum')
+        for side in order if i % 2 == 0 else reversed(order):
+            if side == 'raw':
+                raw.append(raw_load(api, url, path, big))
+            else:
+                seconds, mib = driver_load(api, url, path, big,
+                                           checksums=side == 'driver')
+                (drv if side == 'driver' else nosum).append(seconds)
+                growth.append(mib)
+    os.unlink(path)
+    total = big.total / MIB
+    return {'size_mib': total, 'raw_s': min(raw), 'driver_s': min(drv),
+            'raw_mibs': total / min(raw), 'driver_mibs': total / min(drv),
+            'ratio': min(raw) / min(drv), 'rss_growth_mib': max(growth),
+            'nosum_ratio': min(raw) / min(nosum)}
+
+
+def main():
+    args = parse_args()
+    url = os.environ.get('DOCKER_HOST')
+    if not url:
+        sys.exit('DOCKER_HOST is not set')
+    api = docker.APIClient(base_url=url, version='auto')
+    workdir = tempfile.mkdtemp(prefix='bench-image-')
+    results = []
+    try:
+        for size in [int(s) for s in args.sizes.split(',')]:
+            results.append(bench(api, url, size, args.n, workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print('%-10s %10s %10s %10s %10s %8s %14s %14s' % (
+        'tarball', 'raw s', 'raw MiB/s', 'driver s', 'drv MiB/s', 'ratio',
+        'RSS growth', 'ratio w/o sum'))
+    ok = True
+    for r in results:
+        print('%7.0f MiB %10.2f %10.1f %10.2f %10.1f %7.2fx %10.1f MiB '
+              '%13.2fx' % (
+                  r['size_mib'], r['raw_s'], r['raw_mibs'], r['driver_s'],
+                  r['driver_mibs'], r['ratio'], r['rss_growth_mib'],
+                  r['nosum_ratio']))
+        ok &= r['ratio'] >= RATIO_TARGET
+        ok &= r['rss_growth_mib'] <= RSS_TARGET_MIB
+    print('targets: throughput ratio >= %.2f, RSS growth <= %d MiB: %s' % (
+        RATIO_TARGET, RSS_TARGET_MIB, 'met' if ok else 'MISSED'))
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The image cache: prune images we loaded or committed that are unused.
+
+Only images tagged ``nova-image:<glance id>`` are considered: those the
+driver loaded from Glance or committed for a snapshot. Each pass re-tags
+the images that instances use, so Docker's ``Metadata.LastTagTime`` (set
+on load, commit and re-tag) tells when an image was last known in use, as
+the libvirt driver's cache touches its base files. A tag is
+removed when no instance of this host uses its Glance image and it was
+last used longer ago than nova's ``[image_cache]
+remove_unused_original_minimum_age_seconds``. Removing the tag deletes the
+image only when nothing else (another tag, a container) holds it: Docker
+refuses to delete an image a container uses, and such an image is kept.
+"""
+
+import nova.conf
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+from novadocker.virt.docker import exception
+from novadocker.virt.docker import images
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+_NEVER = '0001-01-01T00:00:00Z'
+
+
+def _glance_ids(summary):
+    prefix = images.REPOSITORY + ':'
+    for tag in summary.get('RepoTags') or ():
+        if tag.startswith(prefix):
+            yield tag[len(prefix):]
+
+
+def last_used(info):
+    """When an image was last tagged (used), or created."""
+    stamp = (info.get('Metadata') or {}).get('LastTagTime')
+    if not stamp or stamp.startswith(_NEVER[:10]):
+        stamp = info.get('Created')
+    return timeutils.parse_isotime(stamp)
+
+
+class ImageCache(object):
+    def __init__(self, client):
+        self._client = client
+
+    def cached(self):
+        """Glance ids of the images we hold."""
+        ids = set()
+        for summary in self._client.images(name=images.REPOSITORY):
+            ids.update(_glance_ids(summary))
+        return ids
+
+    def prune(self, all_instances):
+        """Remove our unused images; returns the Glance ids removed."""
+        if not CONF.image_cache.remove_unused_base_images:
+            return []
+        in_use = {i.image_ref for i in all_instances if i.image_ref}
+        min_age = CONF.image_cache.remove_unused_original_minimum_age_seconds
+        cached = self.cached()
+        for image_id in sorted(cached & in_use):
+            self._touch(image_id)
+        removed = []
+        for image_id in sorted(cached - in_use):
+            if self._remove_if_old(image_id, min_age):
+                removed.append(image_id)
+        return removed
+
+    def _touch(self, image_id):
+        """Re-tag an image in use: Docker records the time
+        (``LastTagTime``), which is then its last use."""
+        try:
+            self._client.tag(images.image_ref(image_id), images.REPOSITORY,
+                             image_id)
+        except exception.DockerNotFound:
+            pass
+
+    def _remove_if_old(self, image_id, min_age):
+        ref = images.image_ref(image_id)
+        try:
+            info = self._client.inspect_image(ref)
+            age = timeutils.delta_seconds(last_used(info), timeutils.utcnow(
+                with_timezone=True))
+            if age < min_age:
+                LOG.debug('Image %s unused for %d s; kept', image_id, age)
+                return False
+            self._client.remove_image(ref)
+        except exception.DockerNotFound:
+            return False
+        except exception.DockerConflict:
+            LOG.debug('Image %s is used by a container; kept', image_id)
+            return False
+        LOG.info('Removed unused image %s (%s)', image_id, info['Id'])
+        return True

@@ -1,0 +1,263 @@
+"""Check and rewrite an image tarball while it streams into ``docker load``.
+
+:class:`ImageFilter` sits between the image's source (Glance's chunk
+iterator or a file) and Docker. It passes the bytes on as they come and
+keeps only small things in memory: one tar header, the small JSON members,
+the first block of each member. On the way it
+
+- computes the checksum Glance recorded (``os_hash_value`` when there is
+  one, else the md5 ``checksum``: see :func:`strongest`) on a thread of its
+  own, in parallel with the rest,
+- parses every tar header and refuses paths that leave the archive,
+- scans every layer tarball nested in it the same way,
+- drops ``manifest.json`` and ``repositories`` from their place, so that
+  loading never applies the tarball's own tags to anything.
+
+Only when the input has ended and every check passed does it append the
+``manifest.json`` to load (rewritten, or built for an OCI layout) and the
+end-of-archive marker. Until then Docker holds an incomplete tarball, which
+it does not load: on any failure the generator raises ImageUnacceptable
+instead, the upload is cut short, and nothing reaches Docker's image store.
+"""
+
+import hashlib
+import queue
+import threading
+
+from nova import exception
+from nova.i18n import _
+
+from novadocker.virt.docker import imagelayout
+from novadocker.virt.docker import imagetar
+
+# Members we keep in memory: JSON documents (manifests, configs, indexes).
+JSON_MEMBER_LIMIT = 8 * 1024 * 1024
+JSON_TOTAL_LIMIT = 32 * 1024 * 1024
+_JSON_START = (b'{', b'[', b' ', b'\n', b'\r', b'\t')
+# Output is sent to Docker in pieces of about this size (fewer, larger
+# HTTP chunks than Glance's 64 KiB).
+OUT_CHUNK = 1024 * 1024
+HASH_QUEUE = 32      # chunks waiting for the hashing thread
+HASH_WAIT = 600      # seconds the hashing thread may lag at the end
+_DROPPED = (imagelayout.DOCKER_MANIFEST, imagelayout.LEGACY_REPOSITORIES)
+
+
+def _hasher(algo):
+    if algo == 'md5':
+        return hashlib.md5(usedforsecurity=False)
+    try:
+        return hashlib.new(algo)
+    except ValueError:
+        return None
+
+
+class _HashThread(object):
+    """Computes the checksums on a thread of its own.
+
+    hashlib releases the GIL while it hashes, so the checksums are
+    computed while the main thread parses and sends the previous chunks.
+    """
+
+    def __init__(self, hashers):
+        self._hashers = hashers
+        self._chunks = queue.Queue(maxsize=HASH_QUEUE)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='image-checksum')
+        self._thread.start()
+
+    def _run(self):
+        while not self._stopped.is_set():
+            try:
+                chunk = self._chunks.get(timeout=1)
+            except queue.Empty:
+                continue
+            if chunk is None:
+                return
+            for hasher in self._hashers:
+                hasher.update(chunk)
+
+    def update(self, chunk):
+        self._chunks.put(chunk)
+
+    def finish(self):
+        """Wait until every chunk is hashed; False if it took too long."""
+        self._chunks.put(None)
+        self._thread.join(HASH_WAIT)
+        return not self._thread.is_alive()
+
+    def stop(self):
+        self._stopped.set()
+
+
+def strongest(checksums):
+    """Of Glance's checksums, the one worth computing: ``os_hash_value``
+    (sha512 by default) when Glance has it, else the md5 ``checksum``."""
+    multihash = [c for c in checksums if c[0] != 'md5']
+    return (multihash or list(checksums))[:1]
+
+
+class _Current(object):
+    """What is known about the member whose data is streaming by."""
+
+    def __init__(self, member, name, drop):
+        self.member = member
+        self.name = name
+        self.drop = drop
+        self.left = member.size
+        self.head = bytearray()
+        self.decided = False
+        self.capture = None
+        self.scanner = None
+
+
+class ImageFilter(object):
+    """One pass of one image tarball; see the module docstring.
+
+    ``checksums`` is a list of ``(algorithm, hex digest)`` (``md5`` for
+    Glance's ``checksum``, ``os_hash_algo`` for ``os_hash_value``), ``size``
+    Glance's size or None. After the generator from :meth:`filter` is
+    exhausted, ``plan`` says what was loaded and ``bytes_in`` how much.
+    """
+
+    def __init__(self, image_id, checksums=(), size=None):
+        self._image_id = image_id
+        self._size = size
+        self._hashes = []
+        for algo, expected in checksums:
+            hasher = _hasher(algo)
+            if hasher is None:
+                raise self._refuse(_('unknown hash algorithm %s') % algo)
+            self._hashes.append((algo, expected.lower(), hasher))
+        self._reader = imagetar.TarReader()
+        self._members = {}
+        self._captured = {}
+        self._captured_bytes = 0
+        self._scanned = {}
+        self._current = None
+        self.plan = None
+        self.bytes_in = 0
+
+    def _refuse(self, reason):
+        return exception.ImageUnacceptable(image_id=self._image_id,
+                                           reason=reason)
+
+    def filter(self, chunks):
+        """Yield the bytes to send to ``docker load``."""
+        hashing = _HashThread([h for _a, _e, h in self._hashes])
+        try:
+            pending, size = [], 0
+            for chunk in chunks:
+                if not chunk:
+                    continue
+                self.bytes_in += len(chunk)
+                hashing.update(chunk)
+                for piece in self._process(chunk):
+                    pending.append(piece)
+                    size += len(piece)
+                if size >= OUT_CHUNK:
+                    yield b''.join(pending)
+                    pending, size = [], 0
+            if not hashing.finish():
+                raise self._refuse(_('checksums took too long'))
+            pending.append(self._finish())
+            yield b''.join(pending)
+        finally:
+            hashing.stop()
+
+    def _process(self, chunk):
+        out = []
+        try:
+            for kind, payload, raw in self._reader.feed(chunk):
+                if kind == imagetar.HEADER:
+                    self._start(payload)
+                    if not self._current.drop:
+                        out.append(raw)
+                elif kind == imagetar.DATA:
+                    self._data(payload)
+                    if not self._current.drop:
+                        out.append(raw)
+                elif kind == imagetar.PAD:
+                    if not self._current.drop:
+                        out.append(raw)
+        except imagetar.TarError as e:
+            raise self._refuse(str(e)) from None
+        return out
+
+    def _start(self, member):
+        name = imagetar.check_member(member)
+        if member.type not in imagetar.OUTER_TYPES:
+            raise imagetar.TarError('member %s of type %r is not a file, '
+                                    'directory or link' % (name,
+                                                           member.type))
+        self._members[name] = member
+        self._captured.pop(name, None)
+        self._scanned.pop(name, None)
+        self._current = _Current(member, name, name in _DROPPED)
+        if not member.size:
+            self._end_member()
+
+    def _data(self, data):
+        current = self._current
+        current.left -= len(data)
+        if not current.decided:
+            current.head += data
+            if len(current.head) >= imagetar.BLOCK or not current.left:
+                self._decide(current)
+        elif current.capture is not None:
+            self._keep(current, data)
+        elif current.scanner is not None:
+            current.scanner.feed(data)
+        if not current.left:
+            self._end_member()
+
+    def _decide(self, current):
+        current.decided = True
+        head = bytes(current.head)
+        current.head = None
+        if (current.member.size <= JSON_MEMBER_LIMIT and
+                head.startswith(_JSON_START)):
+            current.capture = bytearray()
+            self._keep(current, head)
+        elif imagetar.LayerScanner.looks_like_layer(head):
+            current.scanner = imagetar.LayerScanner(head)
+            current.scanner.feed(head)
+
+    def _keep(self, current, data):
+        self._captured_bytes += len(data)
+        if self._captured_bytes > JSON_TOTAL_LIMIT:
+            raise imagetar.TarError('more than %d bytes of JSON members'
+                                    % JSON_TOTAL_LIMIT)
+        current.capture += data
+
+    def _end_member(self):
+        current = self._current
+        if not current.decided and current.member.isreg():
+            self._decide(current)
+        if current.capture is not None:
+            self._captured[current.name] = bytes(current.capture)
+        if current.scanner is not None:
+            self._scanned[current.name] = current.scanner.close()
+
+    def _finish(self):
+        try:
+            self._reader.close()
+        except imagetar.TarError as e:
+            raise self._refuse(str(e)) from None
+        if self._size and self.bytes_in != self._size:
+            raise self._refuse(_('got %(got)d bytes, Glance says %(size)d') %
+                               {'got': self.bytes_in, 'size': self._size})
+        for algo, expected, hasher in self._hashes:
+            if hasher.hexdigest() != expected:
+                raise self._refuse(_('%(algo)s checksum mismatch: expected '
+                                     '%(expected)s, got %(got)s') % {
+                    'algo': algo, 'expected': expected,
+                    'got': hasher.hexdigest()})
+        try:
+            self.plan = imagelayout.plan(self._members, self._captured,
+                                         self._scanned)
+        except imagelayout.LayoutError as e:
+            raise self._refuse(str(e)) from None
+        return (imagetar.member_bytes(imagelayout.DOCKER_MANIFEST,
+                                      self.plan.manifest) +
+                imagetar.end_of_archive())

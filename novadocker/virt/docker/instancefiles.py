@@ -1,0 +1,68 @@
+"""Files the driver renders for an instance, kept on the compute host.
+
+Everything lives under ``<instances_path>/<uuid>/``, which is created with
+mode 0700 so that other users of the host cannot read user data, admin
+passwords or keys. Each feature owns one sub-directory (the config drive,
+the key file, the network files) and removes it; the instance directory
+goes once it is empty.
+"""
+
+import os
+import shutil
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+INSTANCE_DIR_MODE = 0o700
+
+
+class InstanceFiles(object):
+    def __init__(self, instances_path):
+        self._instances_path = instances_path
+
+    def instance_dir(self, instance_uuid):
+        return os.path.join(self._instances_path, instance_uuid)
+
+    def path(self, instance_uuid, name):
+        return os.path.join(self.instance_dir(instance_uuid), name)
+
+    def create(self, instance_uuid, name, mode):
+        """An empty sub-directory ``name`` of the instance's directory.
+
+        Whatever an earlier attempt left there is removed first.
+        """
+        top = self.instance_dir(instance_uuid)
+        os.makedirs(self._instances_path, exist_ok=True)
+        try:
+            os.mkdir(top, INSTANCE_DIR_MODE)
+        except FileExistsError:
+            pass
+        os.chmod(top, INSTANCE_DIR_MODE)
+        path = self.path(instance_uuid, name)
+        shutil.rmtree(path, ignore_errors=True)
+        os.mkdir(path, mode)
+        # mkdir honours the umask; the mode asked for is the mode wanted.
+        os.chmod(path, mode)
+        return path
+
+    def remove(self, instance_uuid, name):
+        """Remove sub-directory ``name``, and the instance's directory when
+        nothing else is left in it. What is already gone is fine."""
+        shutil.rmtree(self.path(instance_uuid, name), ignore_errors=True)
+        try:
+            os.rmdir(self.instance_dir(instance_uuid))
+        except FileNotFoundError:
+            pass
+        except OSError:
+            # Not empty: another feature still keeps files there.
+            pass
+
+
+def write_file(path, data, mode):
+    """Create ``path`` (which must not exist) with ``data`` (bytes)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    fd = os.open(path, flags, mode)
+    with os.fdopen(fd, 'wb') as f:
+        f.write(data)
+    os.chmod(path, mode)

@@ -1,0 +1,56 @@
+"""The instance's key pair as root's ``authorized_keys`` (``[docker]
+inject_key``).
+
+The file is written once, at spawn, and bind-mounted read-only at
+``/root/.ssh/authorized_keys``: a restart or reboot mounts the same file
+again and never appends to it, and nothing inside the container can
+change it. An image that runs sshd then accepts the key pair's private
+key for root.
+"""
+
+from oslo_log import log as logging
+from oslo_utils import excutils
+
+from novadocker.virt.docker import instancefiles
+
+LOG = logging.getLogger(__name__)
+
+DIR_NAME = 'docker-keys'
+FILE_NAME = 'authorized_keys'
+TARGET = '/root/.ssh/authorized_keys'
+DIR_MODE = 0o700
+# sshd refuses an authorized_keys file that others can write; public keys
+# need no secrecy.
+FILE_MODE = 0o644
+
+
+def authorized_keys(key_data):
+    """The file's content: each key on its own line, blank lines and
+    surrounding white space dropped."""
+    lines = [line.strip() for line in key_data.splitlines()]
+    return ''.join('%s\n' % line for line in lines if line).encode('utf-8')
+
+
+class AuthorizedKeys(object):
+    def __init__(self, files):
+        self._files = files
+
+    def create(self, instance, inject):
+        """Write the key file when ``inject`` is on and the instance has a
+        key pair; returns ``{TARGET: host path}`` or ``{}``."""
+        if not inject or not instance.key_data:
+            return {}
+        path = self._files.create(instance.uuid, DIR_NAME, DIR_MODE)
+        try:
+            target = '%s/%s' % (path, FILE_NAME)
+            instancefiles.write_file(
+                target, authorized_keys(instance.key_data), FILE_MODE)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self.remove(instance)
+        LOG.debug('Key pair %s goes to %s', instance.key_name, TARGET,
+                  instance=instance)
+        return {TARGET: target}
+
+    def remove(self, instance):
+        self._files.remove(instance.uuid, DIR_NAME)

@@ -1,0 +1,364 @@
+"""Flavor extra specs and image properties in; container settings out.
+
+Pure functions: the flavor, the image's Glance properties and a few host
+facts go in, and a dict of ``create_host_config`` keyword arguments comes
+out, which ``translator.host_config`` merges over its defaults.  Every value
+is checked here, so that a bad one fails the build with a clear message and
+is not rescheduled:
+
+* a bad flavor extra spec raises ``InvalidInput`` (the operator's mistake);
+* a bad image property raises ``ImageUnacceptable`` (the image owner's).
+
+Flavor extra specs are set by the operator and may grant more (added
+capabilities, a privileged container where ``[docker] privileged``
+allows it).  Image properties are set by whoever uploads the image, so they
+may only take away (drop capabilities, a read-only root file system, a
+lower pids limit), apart from ``docker_privileged``, which the operator's
+``[docker] privileged`` still has to allow.
+
+``register()`` is the ``nova.api.extra_spec_validators`` entry point: with
+it nova's API (microversion 2.86 and later) checks ``docker:*`` extra specs
+when they are set, and refuses unknown ``docker:*`` keys.
+
+doc/flavor-knobs.rst lists every knob.
+"""
+
+from nova.api.validation.extra_specs import base
+from nova import exception
+from nova.i18n import _
+from oslo_utils import strutils
+
+# Nova's standard extra specs, as the libvirt driver reads them.
+CPU_QUOTA = 'quota:cpu_quota'
+CPU_PERIOD = 'quota:cpu_period'
+CPU_SHARES = 'quota:cpu_shares'
+# Ours.
+PIDS_LIMIT = 'docker:pids_limit'
+ROOT_DISK_LIMIT = 'docker:root_disk_limit'
+CAP_ADD = 'docker:cap_add'
+CAP_DROP = 'docker:cap_drop'
+READ_ONLY_ROOT = 'docker:read_only_root'
+PRIVILEGED = 'docker:privileged'
+
+# Image properties (Glance); nova's ImageMeta drops them, so the driver
+# reads them from Glance.
+IMG_CAP_DROP = 'docker_cap_drop'
+IMG_READ_ONLY_ROOT = 'docker_read_only_root'
+IMG_PIDS_LIMIT = 'docker_pids_limit'
+IMG_PRIVILEGED = 'docker_privileged'
+IMAGE_PROPERTIES = (IMG_CAP_DROP, IMG_READ_ONLY_ROOT, IMG_PIDS_LIMIT,
+                    IMG_PRIVILEGED)
+
+# The kernel's CFS bounds, which Docker enforces too (microseconds).
+CPU_PERIOD_MIN = 1000
+CPU_PERIOD_MAX = 1000000
+CPU_PERIOD_DEFAULT = 100000
+CPU_QUOTA_MIN = 1000
+CPU_SHARES_MIN = 2
+CPU_SHARES_MAX = 262144
+
+# Linux capabilities (capabilities(7)), without the CAP_ prefix.
+CAPABILITIES = frozenset((
+    'AUDIT_CONTROL', 'AUDIT_READ', 'AUDIT_WRITE', 'BLOCK_SUSPEND', 'BPF',
+    'CHECKPOINT_RESTORE', 'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH',
+    'FOWNER', 'FSETID', 'IPC_LOCK', 'IPC_OWNER', 'KILL', 'LEASE',
+    'LINUX_IMMUTABLE', 'MAC_ADMIN', 'MAC_OVERRIDE', 'MKNOD', 'NET_ADMIN',
+    'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_RAW', 'PERFMON', 'SETFCAP',
+    'SETGID', 'SETPCAP', 'SETUID', 'SYSLOG', 'SYS_ADMIN', 'SYS_BOOT',
+    'SYS_CHROOT', 'SYS_MODULE', 'SYS_NICE', 'SYS_PACCT', 'SYS_PTRACE',
+    'SYS_RAWIO', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG',
+    'WAKE_ALARM'))
+ALL = 'ALL'
+_MIB = 1024 * 1024
+# How nova keeps image properties in an instance's system metadata.
+SYSMETA_PREFIX = 'image_'
+SYSMETA_MAX = 255
+_FIXED = (ROOT_DISK_LIMIT, CAP_ADD, CAP_DROP, READ_ONLY_ROOT, PRIVILEGED)
+
+# Storage drivers that can bound a container's writable layer
+# (``--storage-opt size``); overlay2 only on xfs mounted with pquota.
+_SIZE_DRIVERS = frozenset(('btrfs', 'zfs', 'devicemapper', 'windowsfilter'))
+_OVERLAY_SIZE_FS = 'xfs'
+
+
+class _Flavor(object):
+    """Reads and checks one flavor's extra specs."""
+
+    def __init__(self, flavor):
+        self.specs = flavor.extra_specs or {}
+
+    def fail(self, key, reason):
+        raise exception.InvalidInput(
+            reason=_('flavor extra spec %(key)s=%(value)r: %(reason)s') % {
+                'key': key, 'value': self.specs.get(key), 'reason': reason})
+
+    def int(self, key, low, high=None):
+        return _int(self.specs, key, low, high, self.fail)
+
+    def bool(self, key):
+        return _bool(self.specs, key, self.fail)
+
+    def caps(self, key, allow_all):
+        return _caps(self.specs, key, allow_all, self.fail)
+
+
+class _Image(object):
+    """Reads and checks one image's custom properties."""
+
+    def __init__(self, image_id, properties):
+        self.image_id = image_id
+        self.props = properties or {}
+
+    def fail(self, key, reason):
+        raise exception.ImageUnacceptable(
+            image_id=self.image_id,
+            reason=_('image property %(key)s=%(value)r: %(reason)s') % {
+                'key': key, 'value': self.props.get(key), 'reason': reason})
+
+    def int(self, key, low, high=None):
+        return _int(self.props, key, low, high, self.fail)
+
+    def bool(self, key):
+        return _bool(self.props, key, self.fail)
+
+    def caps(self, key, allow_all):
+        return _caps(self.props, key, allow_all, self.fail)
+
+
+def _int(values, key, low, high, fail):
+    if key not in values:
+        return None
+    try:
+        value = int(str(values[key]).strip())
+    except ValueError:
+        fail(key, _('not an integer'))
+    if value < low or (high is not None and value > high):
+        fail(key, _('must be between %(low)s and %(high)s') % {
+            'low': low, 'high': high if high is not None else 'any'})
+    return value
+
+
+def _bool(values, key, fail):
+    if key not in values:
+        return None
+    try:
+        return strutils.bool_from_string(values[key], strict=True)
+    except ValueError:
+        fail(key, _('not a boolean (true or false)'))
+
+
+def _caps(values, key, allow_all, fail):
+    """A comma or space separated list of capability names, upper case and
+    without the CAP_ prefix, sorted."""
+    if key not in values:
+        return []
+    names = set()
+    for word in str(values[key]).replace(',', ' ').split():
+        name = word.upper()
+        if name.startswith('CAP_'):
+            name = name[4:]
+        if name == ALL and not allow_all:
+            fail(key, _('ALL is not allowed here'))
+        if name != ALL and name not in CAPABILITIES:
+            fail(key, _('%s is not a Linux capability') % word)
+        names.add(name)
+    return sorted(names)
+
+
+def root_disk_supported(storage_driver, backing_fs):
+    """Whether Docker's ``storage_driver`` (on ``backing_fs``, from ``docker
+    info``'s DriverStatus) can limit a container's root disk size.
+
+    overlay2 also needs its xfs mounted with ``pquota``, which ``docker
+    info`` does not show; without it Docker refuses at create.
+    """
+    if storage_driver in _SIZE_DRIVERS:
+        return True
+    return storage_driver == 'overlay2' and backing_fs == _OVERLAY_SIZE_FS
+
+
+def wants_root_disk_limit(flavor):
+    """Whether :func:`settings` needs the host's storage facts."""
+    return bool(_Flavor(flavor).bool(ROOT_DISK_LIMIT))
+
+
+def _cpu(flavor, specs):
+    """CFS quota, period and shares.  A quota or period replaces the
+    translator's ``nano_cpus`` (Docker refuses both together)."""
+    out = {}
+    shares = specs.int(CPU_SHARES, CPU_SHARES_MIN, CPU_SHARES_MAX)
+    if shares is not None:
+        out['cpu_shares'] = shares
+    quota = specs.int(CPU_QUOTA, CPU_QUOTA_MIN)
+    period = specs.int(CPU_PERIOD, CPU_PERIOD_MIN, CPU_PERIOD_MAX)
+    if quota is None and period is None:
+        return out
+    period = period or CPU_PERIOD_DEFAULT
+    out.update(nano_cpus=None, cpu_period=period,
+               cpu_quota=quota or flavor.vcpus * period)
+    return out
+
+
+def _pids(specs, image, default):
+    limit = specs.int(PIDS_LIMIT, 1)
+    if limit is None:
+        limit = default
+    wanted = image.int(IMG_PIDS_LIMIT, 1)
+    if wanted is not None and (limit is None or limit < 0 or
+                               wanted < limit):
+        limit = wanted
+    return limit
+
+
+def _root_disk(flavor, specs, storage):
+    if not specs.bool(ROOT_DISK_LIMIT):
+        return {}
+    if not flavor.root_gb:
+        specs.fail(ROOT_DISK_LIMIT, _('the flavor has no root disk size '
+                                      '(root_gb is 0)'))
+    driver, backing_fs = storage or (None, None)
+    if not root_disk_supported(driver, backing_fs):
+        specs.fail(ROOT_DISK_LIMIT, _(
+            'this host cannot limit a container\'s root disk: Docker\'s '
+            'storage driver is %(driver)s on %(fs)s, and a size limit '
+            'needs btrfs, zfs, devicemapper, or overlay2 on xfs mounted '
+            'with pquota') % {'driver': driver, 'fs': backing_fs})
+    return {'storage_opt': {'size': '%dG' % flavor.root_gb}}
+
+
+def _privileged(specs, image, allowed):
+    wanted_by_flavor = specs.bool(PRIVILEGED)
+    wanted_by_image = image.bool(IMG_PRIVILEGED)
+    if wanted_by_flavor and not allowed:
+        specs.fail(PRIVILEGED, _('privileged containers are not allowed '
+                                 'on this host ([docker] privileged is '
+                                 'false)'))
+    if wanted_by_image and not allowed:
+        image.fail(IMG_PRIVILEGED, _('privileged containers are not '
+                                     'allowed on this host ([docker] '
+                                     'privileged is false)'))
+    return bool(wanted_by_flavor or wanted_by_image)
+
+
+def resources(flavor, image_properties, default_pids_limit, image_id=None):
+    """The settings ``docker update`` can change on an existing container:
+    CPU, swap and pids limits (merged over ``translator.host_config``)."""
+    specs = _Flavor(flavor)
+    image = _Image(image_id, image_properties)
+    out = _cpu(flavor, specs)
+    if flavor.swap:
+        # Docker's limit is memory plus swap.
+        out['memswap_limit'] = (flavor.memory_mb + flavor.swap) * _MIB
+    out['pids_limit'] = _pids(specs, image, default_pids_limit)
+    return out
+
+
+def fixed_specs(flavor):
+    """The flavor's extra specs that shape a container for good (they
+    cannot be changed by ``docker update``), and its CPU limit's form (a
+    CFS quota or period cannot replace Docker's NanoCpus, or the other way
+    round).  A resize keeps the container only if these are equal."""
+    specs = flavor.extra_specs or {}
+    fixed = {key: specs.get(key) for key in _FIXED}
+    fixed['cfs'] = CPU_QUOTA in specs or CPU_PERIOD in specs
+    if strutils.bool_from_string(specs.get(ROOT_DISK_LIMIT)):
+        fixed['root_gb'] = flavor.root_gb
+    return fixed
+
+
+def settings(flavor, image_id, image_properties, default_pids_limit,
+             allow_privileged, storage=None):
+    """Container settings from the flavor's extra specs and the image's
+    Glance properties: ``create_host_config`` keyword arguments to merge
+    over the translator's defaults (a None value removes a default).
+
+    ``storage`` is ``(storage driver, backing file system)`` of the host's
+    Docker engine, needed only when :func:`wants_root_disk_limit`.
+    """
+    specs = _Flavor(flavor)
+    image = _Image(image_id, image_properties)
+    out = resources(flavor, image_properties, default_pids_limit, image_id)
+    out.update(_root_disk(flavor, specs, storage))
+
+    privileged = _privileged(specs, image, allow_privileged)
+    cap_add = specs.caps(CAP_ADD, allow_all=allow_privileged)
+    cap_drop = sorted(set(specs.caps(CAP_DROP, allow_all=True)) |
+                      set(image.caps(IMG_CAP_DROP, allow_all=True)))
+    both = set(cap_add) & set(cap_drop)
+    if both:
+        specs.fail(CAP_ADD, _('also dropped: %s') % ', '.join(sorted(both)))
+    if privileged:
+        out['privileged'] = True
+    if cap_add:
+        out['cap_add'] = cap_add
+    if cap_drop:
+        out['cap_drop'] = cap_drop
+    if specs.bool(READ_ONLY_ROOT) or image.bool(IMG_READ_ONLY_ROOT):
+        out['read_only'] = True
+    return out
+
+
+def image_properties(system_metadata):
+    """Our image properties as nova recorded them at boot
+    (``image_<key>`` in the instance's system metadata), and whether any
+    may have been cut (nova keeps at most 255 characters); then the full
+    values have to come from Glance."""
+    props = {}
+    for key in IMAGE_PROPERTIES:
+        value = (system_metadata or {}).get(SYSMETA_PREFIX + key)
+        if value is not None:
+            props[key] = value
+    cut = any(len(str(v)) >= SYSMETA_MAX for v in props.values())
+    return props, cut
+
+
+def storage_of(info):
+    """``(storage driver, backing file system)`` from ``docker info``."""
+    status = dict((pair[0], pair[1]) for pair in info.get('DriverStatus') or
+                  () if len(pair) == 2)
+    return info.get('Driver'), status.get('Backing Filesystem')
+
+
+def merge(host_config, knobs):
+    """``host_config`` with ``knobs`` applied; a None knob removes the
+    setting."""
+    merged = dict(host_config)
+    for key, value in knobs.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def register():
+    """Validators for nova's API (``nova.api.extra_spec_validators``)."""
+    def boolean(name, description):
+        return base.ExtraSpecValidator(name=name, description=description,
+                                       value={'type': bool})
+
+    def caps(name, description):
+        return base.ExtraSpecValidator(
+            name=name, description=description,
+            value={'type': str, 'pattern': r'[A-Za-z_, ]+'})
+
+    return [
+        base.ExtraSpecValidator(
+            name=PIDS_LIMIT,
+            description='Most processes and threads the container may run '
+                        '(Docker driver); overrides [docker] pids_limit.',
+            value={'type': int, 'min': 1}),
+        boolean(ROOT_DISK_LIMIT,
+                'Limit the container\'s root disk to the flavor\'s root_gb '
+                '(Docker driver; needs a storage driver that can).'),
+        caps(CAP_ADD, 'Linux capabilities to add to the container, comma '
+                      'separated (Docker driver).'),
+        caps(CAP_DROP, 'Linux capabilities to drop from the container, '
+                       'comma separated, or ALL (Docker driver).'),
+        boolean(READ_ONLY_ROOT,
+                'Mount the container\'s root file system read-only (Docker '
+                'driver).'),
+        boolean(PRIVILEGED,
+                'Run the container privileged (Docker driver; only where '
+                '[docker] privileged is true).'),
+    ]

@@ -1,0 +1,1 @@
+"""Neutron networking of containers: sandbox, netns wiring, VIFs."""

@@ -1,0 +1,120 @@
+"""Power states of all our containers from a few Docker list calls.
+
+Nova's ``_sync_power_states`` asks ``get_info`` about every instance of the
+host, one at a time.  Inspecting each container would cost one Docker call
+per instance per pass; :class:`StateCache` answers them all from one
+refresh instead, which costs at most three list calls whatever the number
+of containers:
+
+1. every container of ours, with its status (running, paused, exited...);
+2. only when some have exited: those that exited the way a stop ends
+   (exit code 0, or 128 + SIGTERM or SIGINT), through Docker's ``exited``
+   filter;
+3. and those killed by SIGKILL (137), which is a stop (``docker kill``)
+   unless the kernel's OOM killer sent it.  The list API does not say
+   which, so such a container is inspected once, and what it said is kept
+   while it stays exited with that code.
+
+Any other exit is a crash; ``states.power_state_of`` decides, as it does
+for an inspected container.  An instance whose container is not in the
+refresh (created since, or gone) is inspected.
+"""
+
+import signal
+import threading
+import time
+
+from nova import exception as nova_exception
+from oslo_log import log as logging
+
+from novadocker.virt.docker import translator
+
+LOG = logging.getLogger(__name__)
+
+_STOPPED = [str(code) for code in
+            (0, 128 + signal.SIGTERM, 128 + signal.SIGINT)]
+_KILLED = str(128 + signal.SIGKILL)
+# An exit code that ``states.power_state_of`` reads as a crash.
+_CRASHED = 1
+
+
+class StateCache(object):
+    """``power_state`` answers from one refresh, at most ``ttl`` seconds
+    old."""
+
+    def __init__(self, client, containers, host, ttl):
+        self._client = client
+        self._containers = containers
+        self._labels = translator.owner_labels(host)
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._states = {}       # instance uuid -> (State dict, container id)
+        self._oom = {}          # container id -> OOMKilled, for 137 exits
+        self._expires = 0.0
+
+    def invalidate(self):
+        with self._lock:
+            self._expires = 0.0
+
+    def state(self, instance):
+        """``(State dict, container id)`` of the instance's container, as
+        ``states.power_state_of`` reads it.
+
+        Raises InstanceNotFound when the container is missing or not ours.
+        """
+        with self._lock:
+            if time.monotonic() >= self._expires:
+                self._refresh()
+            known = self._states.get(instance.uuid)
+        if known is not None:
+            return known
+        info = self._containers.inspect(instance)
+        return info['State'], info['Id']
+
+    def _list(self, **filters):
+        return self._client.containers(self._labels, **filters)
+
+    def _refresh(self):
+        found = {}
+        exited = []
+        for c in self._list():
+            labels = c.get('Labels') or {}
+            uuid = labels.get(translator.LABEL_UUID)
+            if uuid is None or translator.LABEL_ROLE in labels:
+                continue
+            status = c.get('State')
+            found[uuid] = ({'Status': status, 'Paused': status == 'paused'},
+                           c['Id'])
+            if status == 'exited':
+                exited.append(uuid)
+        if exited:
+            self._exit_codes(found, exited)
+        self._states = found
+        self._expires = time.monotonic() + self._ttl
+
+    def _exit_codes(self, found, exited):
+        stopped = {c['Id'] for c in self._list(status=['exited'],
+                                               exited=_STOPPED)}
+        killed = {c['Id'] for c in self._list(status=['exited'],
+                                              exited=[_KILLED])}
+        self._oom = {cid: oom for cid, oom in self._oom.items()
+                     if cid in killed}
+        for uuid in exited:
+            state, cid = found[uuid]
+            if cid in stopped:
+                state['ExitCode'] = 0
+            elif cid in killed:
+                state['ExitCode'] = int(_KILLED)
+                state['OOMKilled'] = self._oom_killed(cid)
+            else:
+                state['ExitCode'] = _CRASHED
+
+    def _oom_killed(self, container_id):
+        if container_id not in self._oom:
+            try:
+                info = self._client.inspect_container(container_id)
+            except nova_exception.NovaException as e:
+                LOG.debug('Cannot inspect %s: %s', container_id, e)
+                return False
+            self._oom[container_id] = bool(info['State'].get('OOMKilled'))
+        return self._oom[container_id]

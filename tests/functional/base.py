@@ -1,0 +1,249 @@
+"""Nova's in-process services with the Docker driver on a real engine.
+
+:class:`DockerFunctionalTestCase` starts nova's real REST API, conductor,
+scheduler, Placement and one nova-compute running
+``novadocker.virt.docker.DockerDriver`` (loaded by nova's own
+``load_compute_driver``) against the Docker engine at ``$DOCKER_HOST``.
+Glance is :class:`tests.functional.glance.StreamingGlanceFixture` (set
+``GLANCE_FIXTURE`` to change it), Neutron and Cinder are nova's fixtures.
+
+Each test gets its own compute host name (``self.host``); every container
+labelled with it is removed when the test ends, so tests can run in
+parallel against one engine.
+
+Helpers: ``create_docker_image()`` (a Glance image booting a local Docker
+image, or carrying ``data``), ``create_flavor()``, ``boot()``,
+``container()`` (``docker inspect`` of a server's container), ``docker``
+(the raw Docker SDK client), ``driver`` (the compute's DockerDriver),
+``wait_for()`` and ``wait_for_status()``, plus nova's
+``PlacementInstanceHelperMixin`` helpers (``_stop_server()``, ...).
+Override ``configure()`` to set more nova.conf options before the services
+start, and ``GLANCE_FIXTURE`` to use another Glance fixture.
+
+The tests run as root: the driver's privileged steps run in-process.
+"""
+
+import io
+import os
+import sys
+import time
+import warnings
+
+import docker
+import fixtures
+from nova import context as nova_context
+from nova import objects
+from nova import test
+from nova.tests import fixtures as nova_fixtures
+from nova.tests.functional import fixtures as func_fixtures
+from nova.tests.functional import integrated_helpers
+from oslo_utils import uuidutils
+
+import novadocker.privsep
+from novadocker.virt.docker import translator
+from tests import images as test_images
+from tests.functional import glance
+
+DRIVER = 'novadocker.virt.docker.DockerDriver'
+# Keeps a container running, stops at once on SIGTERM (the shell is PID 1,
+# which ignores signals it does not trap) and prints a line first.
+KEEP_RUNNING = ('sh -c \'trap "exit 0" TERM; echo novadocker-console-ready; '
+                'sleep 100000 & wait\'')
+
+
+def docker_host():
+    """``$DOCKER_HOST``; these tests fail, never skip, without it."""
+    url = os.environ.get('DOCKER_HOST')
+    if not url:
+        raise RuntimeError('DOCKER_HOST is not set: the functional tests '
+                           'need a real Docker engine')
+    return url
+
+
+def ensure_busybox(api):
+    """The shared busybox test image; imported only when it is missing, so
+    that repeated runs leave no untagged copies behind."""
+    try:
+        api.inspect_image(test_images.BUSYBOX_IMAGE)
+    except docker.errors.NotFound:
+        test_images.ensure_busybox(api)
+    return test_images.BUSYBOX_IMAGE
+
+
+def remove_containers(api, host):
+    """Force-remove every container labelled as ours on ``host``."""
+    labels = translator.owner_labels(host)
+    filters = {'label': ['%s=%s' % kv for kv in sorted(labels.items())]}
+    for c in api.containers(all=True, filters=filters):
+        try:
+            api.remove_container(c['Id'], force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def wait_for(predicate, timeout, interval=0.2, what='condition'):
+    """Poll ``predicate()`` until it returns a true value, at most
+    ``timeout`` seconds; returns that value or raises AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError('timed out after %ss waiting for %s'
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+class DockerFunctionalTestCase(
+        test.TestCase, integrated_helpers.PlacementInstanceHelperMixin):
+    """Real nova services plus one Docker compute host per test."""
+
+    #: The Glance fixture class; it must accept the test case as argument.
+    GLANCE_FIXTURE = glance.StreamingGlanceFixture
+    #: Casts become calls, so an API action has finished when it returns.
+    CAST_AS_CALL = True
+    #: 2.74 allows ``networks='none'`` and booting onto a named host.
+    microversion = '2.74'
+    #: Seconds between nova's periodic power syncs: high, so that only the
+    #: driver's Docker events can change a server's power state in a test.
+    SYNC_POWER_STATE_INTERVAL = 3600
+
+    def setUp(self):
+        url = docker_host()
+        super().setUp()
+        self.configure(url)
+        self.docker = self._connect(url)
+        self.busybox = ensure_busybox(self.docker)
+        self.host = 'nd-%s' % uuidutils.generate_uuid()[:12]
+        remove_containers(self.docker, self.host)
+        self.addCleanup(remove_containers, self.docker, self.host)
+        self._start_services()
+
+    def configure(self, docker_url):
+        """nova.conf for the services; override (calling this first) to set
+        more options before they start."""
+        # Nova's own loader finds the driver through the nova.virt shim.
+        self.flags(compute_driver=DRIVER)
+        # SQLAlchemy 2.1 deprecates orm.noload(), which nova still uses;
+        # nova's WarningsFixture would turn that warning into a 500.  The
+        # fixture restores the warning filters when the test ends.
+        warnings.filterwarnings('ignore', message=r'.*noload.*')
+        self.flags(group='wsgi', api_paste_config=os.path.join(
+            sys.prefix, 'etc', 'nova', 'api-paste.ini'))
+        self.flags(host_url=docker_url, stop_timeout=10, group='docker')
+        self.flags(sync_power_state_interval=self.SYNC_POWER_STATE_INTERVAL)
+        # A service's stop() runs its manager's graceful shutdown in a
+        # thread and waits this long for it.  nova's test default (0) lets
+        # that thread outlive ServiceFixture's stub of
+        # shutdown_all_executors() on a busy machine and shut down the
+        # process-wide thread pools, failing every later test.  The wait
+        # ends as soon as the shutdown is done (a few milliseconds).
+        self.flags(manager_shutdown_timeout=10)
+
+    def _connect(self, url):
+        try:
+            api = docker.APIClient(base_url=url, version='auto')
+        except docker.errors.DockerException as e:
+            raise RuntimeError('Docker engine at %s cannot be reached: %s'
+                               % (url, e)) from None
+        self.addCleanup(api.close)
+        return api
+
+    def _start_services(self):
+        if self.CAST_AS_CALL:
+            self.useFixture(nova_fixtures.CastAsCallFixture(self))
+        # The tests run as root: privileged steps (network namespaces) run
+        # in-process, as nova's PrivsepFixture does for nova's context,
+        # instead of through a privsep daemon started by rootwrap.
+        self.useFixture(fixtures.MockPatchObject(
+            novadocker.privsep.sys_admin_pctxt, 'client_mode', False))
+        self.policy = self.useFixture(nova_fixtures.RealPolicyFixture())
+        self.neutron = self.useFixture(nova_fixtures.NeutronFixture(self))
+        self.glance = self.useFixture(self.GLANCE_FIXTURE(self))
+        self.useFixture(nova_fixtures.CinderFixture(self))
+        self.placement = self.useFixture(func_fixtures.PlacementFixture()).api
+        self.useFixture(nova_fixtures.AllServicesCurrent())
+        self.notifier = self.useFixture(
+            nova_fixtures.NotificationFixture(self))
+        self.api_fixture = self.useFixture(nova_fixtures.OSAPIFixture(
+            api_version='v2.1'))
+        self.admin_api = self.api_fixture.admin_api
+        self.admin_api.microversion = self.microversion
+        self.api = self.admin_api
+
+        self.start_service('conductor')
+        self.start_service('scheduler')
+        self.compute = self._start_compute(self.host)
+        self.ctxt = nova_context.get_admin_context()
+
+    @property
+    def driver(self):
+        return self.compute.manager.driver
+
+    # Glance images and flavors
+
+    def create_docker_image(self, name=None, command=KEEP_RUNNING,
+                            container_format='docker', data=None,
+                            **properties):
+        """A Glance image of the local Docker image ``name`` (by default
+        the busybox test image); returns the image dict."""
+        props = {'hypervisor_type': 'docker'}
+        if command:
+            props['os_command_line'] = command
+        props.update(properties)
+        meta = {
+            'name': name or self.busybox,
+            'container_format': container_format,
+            'disk_format': 'raw',
+            'visibility': 'public',
+            'min_ram': 0,
+            'min_disk': 0,
+            'properties': props,
+        }
+        if data is None:
+            meta['size'] = 1024 * 1024
+        else:
+            data = io.BytesIO(data)
+        return self.glance.create(None, meta, data=data)
+
+    def create_flavor(self, memory_mb=128, vcpus=1, disk=1, name=None):
+        return self._create_flavor(memory_mb=memory_mb, vcpu=vcpus,
+                                   disk=disk, name=name)
+
+    # Servers and their containers
+
+    def boot(self, image_id, flavor_id, metadata=None, expected='ACTIVE',
+             name=None, networks='none'):
+        """Create a server (by default without networks) and wait until
+        the API shows ``expected``; returns the server."""
+        body = self._build_server(name=name, image_uuid=image_id,
+                                  flavor_id=flavor_id, networks=networks)
+        if metadata:
+            body['metadata'] = metadata
+        server = self.api.post_server({'server': body})
+        return self._wait_for_state_change(server, expected, max_retries=60)
+
+    def instance(self, server):
+        return objects.Instance.get_by_uuid(self.ctxt, server['id'])
+
+    def container(self, server_or_uuid):
+        """``docker inspect`` of a server's container, or None if it is
+        missing."""
+        uuid = (server_or_uuid['id'] if isinstance(server_or_uuid, dict)
+                else server_or_uuid)
+        try:
+            return self.docker.inspect_container(
+                translator.container_name(uuid))
+        except docker.errors.NotFound:
+            return None
+
+    def wait_for(self, predicate, timeout=30, what='condition'):
+        return wait_for(predicate, timeout, what=what)
+
+    def wait_for_status(self, server, status, timeout=30):
+        """Poll the API until the server shows ``status``."""
+        return wait_for(
+            lambda: (lambda s: s if s['status'] == status else None)(
+                self.api.get_server(server['id'])),
+            timeout, what='server %s to become %s' % (server['id'], status))

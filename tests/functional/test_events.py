@@ -1,0 +1,33 @@
+"""A container stopped outside Nova: Nova hears it from Docker's events."""
+
+from nova.compute import power_state
+
+from tests.functional import base
+
+
+class ExternalStopTest(base.DockerFunctionalTestCase):
+
+    def test_docker_kill_makes_server_shutoff(self):
+        image = self.create_docker_image()
+        flavor = self.create_flavor()
+        server = self.boot(image['id'], flavor)
+        container = self.container(server)
+        self.assertTrue(container['State']['Running'])
+
+        self.docker.kill(container['Id'])
+
+        # nova's periodic power sync is off in these services (and its
+        # interval is an hour), so only the driver's Docker event watcher
+        # can tell Nova; allow it a few seconds.
+        server = self.wait_for_status(server, 'SHUTOFF', timeout=15)
+        self.assertEqual(power_state.SHUTDOWN,
+                         server['OS-EXT-STS:power_state'])
+        self.assertIn('VM Stopped (Lifecycle Event)',
+                      self.stdlog.logger.output)
+        self.assertFalse(self.container(server)['State']['Running'])
+
+        # Started again through Nova, the same container runs.
+        server = self._start_server(server)
+        info = self.container(server)
+        self.assertEqual(container['Id'], info['Id'])
+        self.assertTrue(info['State']['Running'])

@@ -1,0 +1,93 @@
+"""A failure at any step of wiring a new instance leaves nothing behind.
+
+Each step that cannot be made to fail for real (the kernel, OVS and
+Docker all work here) is made to raise by replacing its entrypoint; the
+steps before it run for real, so there is real state to clean up.
+"""
+
+from unittest import mock
+
+import os_vif
+import pytest
+
+from novadocker.privsep import linux_net
+from novadocker.virt.docker import client as docker_client
+from novadocker.virt.docker import exception as docker_exception
+from tests.integration import network_support as support
+
+
+class Injected(Exception):
+    pass
+
+
+def _docker_fault(method, name_suffix):
+    """Make DockerClient.<method> fail only for the container whose name
+    ends with ``name_suffix`` ('-net': the sandbox; '': the workload)."""
+    real = getattr(docker_client.DockerClient, method)
+
+    def fail_for_one(self, *args, **kwargs):
+        ref = kwargs.get('name') or (args[0] if args else '')
+        if ref.startswith('nova-') and (
+                ref.endswith('-net') == (name_suffix == '-net')):
+            raise docker_exception.DockerServerError(what=method,
+                                                     reason='injected')
+        if not ref.startswith('nova-') and method == 'start':
+            info = self.inspect_container(ref)
+            if info['Name'].endswith('-net') == (name_suffix == '-net'):
+                raise docker_exception.DockerServerError(what=method,
+                                                         reason='injected')
+        return real(self, *args, **kwargs)
+    return mock.patch.object(docker_client.DockerClient, method,
+                             fail_for_one)
+
+
+STEPS = {
+    'sandbox create': lambda: _docker_fault('create_container', '-net'),
+    'sandbox start': lambda: _docker_fault('start', '-net'),
+    'netns link': lambda: mock.patch.object(
+        linux_net, 'set_netns_link', side_effect=Injected),
+    'veth': lambda: mock.patch.object(
+        linux_net, 'create_veth', side_effect=Injected),
+    'ovs plug': lambda: mock.patch.object(
+        os_vif, 'plug', side_effect=Injected),
+    'addresses': lambda: mock.patch.object(
+        linux_net, 'set_addresses', side_effect=Injected),
+    'routes': lambda: mock.patch.object(
+        linux_net, 'set_routes', side_effect=Injected),
+    'loopback': lambda: mock.patch.object(
+        linux_net, 'set_loopback_up', side_effect=Injected),
+    'workload create': lambda: _docker_fault('create_container', ''),
+    'workload start': lambda: _docker_fault('start', ''),
+}
+
+
+@pytest.mark.parametrize('step', sorted(STEPS))
+def test_fault_at_each_step_leaves_nothing(step, booted, bridge,
+                                           docker_api):
+    # The second VIF fails after the first one is completely wired.
+    vifs = [support.vif(bridge, 60, 0x60), support.vif(bridge, 61, net=1)]
+    with STEPS[step]():
+        with pytest.raises(Exception):
+            booted.boot('faulty', vifs)
+    inst = booted.booted[-1][0]
+    assert support.leftovers(docker_api, inst, vifs, bridge) == []
+
+
+def test_unsupported_vif_type_aborts_before_anything(booted, bridge,
+                                                     docker_api):
+    from nova import exception
+    vifs = [support.vif(bridge, 62, vif_type='bridge')]
+    with pytest.raises(exception.VirtualInterfaceCreateException):
+        booted.boot('bridged', vifs)
+    inst = booted.booted[-1][0]
+    assert support.leftovers(docker_api, inst, vifs, bridge) == []
+
+
+def test_vrouter_without_its_tool_is_a_clear_error(booted, bridge,
+                                                   docker_api):
+    from nova import exception
+    vifs = [support.vif(bridge, 63, vif_type='vrouter')]
+    with pytest.raises(exception.VirtualInterfaceCreateException):
+        booted.boot('contrail', vifs)
+    inst = booted.booted[-1][0]
+    assert support.leftovers(docker_api, inst, vifs, bridge) == []

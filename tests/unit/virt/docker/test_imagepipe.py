@@ -1,0 +1,82 @@
+"""imagepipe: nova's verifying download, streamed through a thread."""
+
+import threading
+
+from cryptography import exceptions as crypto_exceptions
+from nova import exception
+from oslo_config import fixture as cfg_fixture
+import pytest
+
+from novadocker.virt.docker import imagepipe
+
+
+class VerifyingGlance(object):
+    """``download(data=...)`` as nova's does with a verifier: writes every
+    chunk, then raises if the signature is bad."""
+
+    def __init__(self, chunks, signature_ok=True):
+        self.chunks = chunks
+        self.signature_ok = signature_ok
+        self.written = 0
+        self.finished = threading.Event()
+        self.calls = []
+
+    def download(self, context, image_id, data=None, trusted_certs=None):
+        self.calls.append((image_id, trusted_certs))
+        try:
+            for chunk in self.chunks:
+                data.write(chunk)
+                self.written += 1
+            if not self.signature_ok:
+                raise crypto_exceptions.InvalidSignature()
+        finally:
+            self.finished.set()
+
+
+def test_chunks_stream_through():
+    chunks = [b'%d' % i * 100 for i in range(50)]
+    glance = VerifyingGlance(chunks)
+    got = list(imagepipe.verified_chunks(glance, None, 'img', 'certs'))
+    assert got == chunks
+    assert glance.calls == [('img', 'certs')]
+
+
+def test_bad_signature_raises_before_the_end():
+    glance = VerifyingGlance([b'a', b'b'], signature_ok=False)
+    got = []
+    with pytest.raises(exception.ImageUnacceptable, match='signature'):
+        for chunk in imagepipe.verified_chunks(glance, None, 'img'):
+            got.append(chunk)
+    assert got == [b'a', b'b']
+
+
+def test_other_errors_pass_unchanged():
+    class Broken(VerifyingGlance):
+        def download(self, *args, **kwargs):
+            raise exception.ImageNotFound(image_id='img')
+    with pytest.raises(exception.ImageNotFound):
+        list(imagepipe.verified_chunks(Broken([]), None, 'img'))
+
+
+def test_closing_early_stops_the_download():
+    glance = VerifyingGlance(iter([b'x'] * 10000))
+    stream = imagepipe.verified_chunks(glance, None, 'img')
+    assert next(stream) == b'x'
+    stream.close()
+    assert glance.finished.wait(10)
+    assert glance.written < 10000
+
+
+@pytest.fixture
+def conf():
+    fixture = cfg_fixture.Config(imagepipe.CONF)
+    fixture.setUp()
+    yield fixture
+    fixture.cleanUp()
+
+
+def test_when_nova_verifies(conf):
+    assert not imagepipe.needs_data_argument(None)
+    assert imagepipe.needs_data_argument(['cert'])
+    conf.config(verify_glance_signatures=True, group='glance')
+    assert imagepipe.needs_data_argument(None)

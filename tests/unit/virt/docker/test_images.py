@@ -1,0 +1,191 @@
+"""images.ImageStore against Docker faked at the HTTP layer and a fake
+image API (Glance's ``get`` and ``download``)."""
+
+import hashlib
+import json
+
+from nova import exception
+from nova import objects
+from oslo_config import fixture as cfg_fixture
+import pytest
+
+from novadocker.virt.docker import client as docker_client
+from novadocker.virt.docker import images
+from tests import image_tarballs as tb
+from tests.unit.virt.docker import docker_http
+from tests.unit.virt.docker import test_client
+
+IMAGE_ID = '7c0c4a8e-0000-4000-8000-00000000000a'
+LAYER = tb.layer_tar({'bin/sh': b'#!x'})
+TARBALL = tb.docker_archive([LAYER], repo_tags=['busybox:latest'])
+LOADED = tb.image_id(tb.config([tb.sha256(LAYER)]))
+
+
+class FakeImageAPI(object):
+    def __init__(self, data, **meta):
+        self.data = data
+        self.meta = dict(id=IMAGE_ID, size=len(data), **meta)
+        self.downloads = 0
+
+    def get(self, context, image_id):
+        assert image_id == IMAGE_ID
+        return dict(self.meta)
+
+    def download(self, context, image_id):
+        self.downloads += 1
+        return iter([self.data[i:i + 1000]
+                     for i in range(0, len(self.data), 1000)])
+
+
+@pytest.fixture
+def conf():
+    fixture = cfg_fixture.Config(images.CONF)
+    fixture.setUp()
+    yield fixture
+    fixture.cleanUp()
+
+
+@pytest.fixture
+def http():
+    fixture = docker_http.DockerHTTP()
+    fixture.setUp()
+    yield fixture
+    fixture.cleanUp()
+
+
+def _meta(name='Busybox'):
+    return objects.ImageMeta.from_dict({
+        'id': IMAGE_ID, 'name': name, 'container_format': 'docker',
+        'disk_format': 'raw', 'properties': {}})
+
+
+def _store(api):
+    return images.ImageStore(docker_client.DockerClient(docker_http.URL),
+                             image_api=api)
+
+
+def _missing(http, ref):
+    http.on('GET', '/images/%s/json' % ref, status_code=404,
+            json={'message': 'No such image'})
+
+
+def _received(http):
+    """Docker's side of the load: reads the streamed body."""
+    bodies = []
+    http.on('POST', '/images/load', raw=test_client.streamed(
+        docker_http.json_lines({'stream': 'Loaded image ID: %s\n' % LOADED}),
+        received=bodies))
+    return _Received(bodies)
+
+
+class _Received(object):
+    def __init__(self, bodies):
+        self._bodies = bodies
+
+    def get(self, key, default=None):
+        return self._bodies[0] if self._bodies else default
+
+    def __getitem__(self, key):
+        return self._bodies[0]
+
+
+def test_found_by_glance_id_first(http, conf):
+    http.on('GET', '/images/nova-image:%s/json' % IMAGE_ID,
+            json={'Id': LOADED, 'RepoTags': ['nova-image:' + IMAGE_ID]})
+    assert _store(None).find(_meta()) == 'nova-image:' + IMAGE_ID
+    assert len(http.calls('GET', '/images/busybox/json')) == 0
+
+
+def test_found_by_lower_case_name(http, conf):
+    _missing(http, 'nova-image:' + IMAGE_ID)
+    _missing(http, 'Busybox')
+    http.on('GET', '/images/busybox/json',
+            json={'Id': LOADED, 'RepoTags': ['busybox:latest']})
+    assert _store(None).find(_meta()) == 'busybox'
+
+
+def test_a_name_must_be_a_tag_not_an_id_prefix(http, conf):
+    _missing(http, 'nova-image:' + IMAGE_ID)
+    http.on('GET', '/images/d4a9/json',
+            json={'Id': 'sha256:d4a9ff', 'RepoTags': ['other:1']})
+    assert _store(None).find(_meta('d4a9')) is None
+
+
+def test_names_that_are_no_reference_are_not_asked(http, conf):
+    _missing(http, 'nova-image:' + IMAGE_ID)
+    assert images.local_names(_meta('My image (v2)')) == []
+    assert _store(None).find(_meta('My image (v2)')) is None
+    assert len(http.calls('GET')) <= 2
+
+
+def test_lookup_by_name_can_be_turned_off(http, conf):
+    conf.config(boot_local_images_by_name=False, group='docker')
+    assert images.candidates(_meta()) == ['nova-image:' + IMAGE_ID]
+
+
+def test_missing_image_streams_from_glance_and_is_tagged(http, conf):
+    _missing(http, 'nova-image:' + IMAGE_ID)
+    _missing(http, 'Busybox')
+    _missing(http, 'busybox')
+    received = _received(http)
+    http.on('POST', '/images/%s/tag' % LOADED, status_code=201)
+    api = FakeImageAPI(TARBALL,
+                       checksum=hashlib.md5(TARBALL).hexdigest(),
+                       os_hash_algo='sha512',
+                       os_hash_value=hashlib.sha512(TARBALL).hexdigest())
+    ref = _store(api).ensure(None, None, _meta())
+    assert ref == 'nova-image:' + IMAGE_ID
+    assert api.downloads == 1
+    tag = http.calls('POST', '/images/%s/tag' % LOADED)[0]
+    assert tag.qs == {'repo': ['nova-image'], 'tag': [IMAGE_ID.lower()],
+                      'force': ['1']}
+    assert b'"RepoTags": []' in received['body']
+    assert b'busybox:latest' not in received['body']
+
+
+def test_checksum_mismatch_tags_nothing(http, conf):
+    _missing(http, 'nova-image:' + IMAGE_ID)
+    conf.config(boot_local_images_by_name=False, group='docker')
+    received = _received(http)
+    api = FakeImageAPI(TARBALL, checksum='0' * 32)
+    with pytest.raises(exception.ImageUnacceptable, match='mismatch'):
+        _store(api).ensure(None, None, _meta())
+    assert not received.get('body', b'').endswith(b'\0' * 1024)
+    assert http.calls('POST', '/images/%s/tag' % LOADED) == []
+
+
+def test_shared_directory_first(http, conf, tmp_path):
+    conf.config(shared_directory=str(tmp_path),
+                boot_local_images_by_name=False, group='docker')
+    (tmp_path / IMAGE_ID).write_bytes(TARBALL)
+    _missing(http, 'nova-image:' + IMAGE_ID)
+    received = _received(http)
+    http.on('POST', '/images/%s/tag' % LOADED, status_code=201)
+    api = FakeImageAPI(b'not used')
+    api.meta['size'] = len(TARBALL)
+    _store(api).ensure(None, None, _meta())
+    assert api.downloads == 0
+    assert json.loads(received['body'][received['body'].rindex(b'[{'):]
+                      .rstrip(b'\0'))[0]['RepoTags'] == []
+
+
+def test_shared_directory_falls_back_to_glance(http, conf, tmp_path):
+    conf.config(shared_directory=str(tmp_path),
+                boot_local_images_by_name=False, group='docker')
+    _missing(http, 'nova-image:' + IMAGE_ID)
+    _received(http)
+    http.on('POST', '/images/%s/tag' % LOADED, status_code=201)
+    api = FakeImageAPI(TARBALL)
+    _store(api).ensure(None, None, _meta())
+    assert api.downloads == 1
+
+
+def test_progress_is_logged_at_a_bounded_rate(caplog):
+    progress = images.Progress('img', 3000, interval=3600)
+    assert b''.join(progress.wrap([b'a' * 1000] * 3)) == b'a' * 3000
+    assert progress.bytes == 3000
+    progress = images.Progress('img', 3000, interval=0)
+    with caplog.at_level('INFO'):
+        list(progress.wrap([b'a' * 1000] * 3))
+    assert len([r for r in caplog.records
+                if 'Loading image' in r.getMessage()]) == 3

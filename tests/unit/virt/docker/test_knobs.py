@@ -1,0 +1,159 @@
+"""knobs.py: flavor extra specs and image properties -> container settings."""
+
+from nova import exception
+from nova import objects
+from nova import test
+
+from novadocker.virt.docker import knobs
+from novadocker.virt.docker import translator
+
+MIB = 1024 * 1024
+
+
+def _flavor(specs=None, vcpus=2, memory_mb=256, swap=0, root_gb=1):
+    return objects.Flavor(name='f', vcpus=vcpus, memory_mb=memory_mb,
+                          swap=swap, root_gb=root_gb,
+                          extra_specs=specs or {})
+
+
+class SettingsTestCase(test.NoDBTestCase):
+    def settings(self, specs=None, props=None, privileged=False,
+                 storage=None, **flavor):
+        return knobs.settings(_flavor(specs, **flavor), 'img', props or {},
+                              2048, privileged, storage)
+
+    def test_nothing_asked(self):
+        self.assertEqual({'pids_limit': 2048}, self.settings())
+
+    def test_cfs_quota_and_period_replace_nano_cpus(self):
+        out = self.settings({'quota:cpu_quota': '50000',
+                             'quota:cpu_period': '200000',
+                             'quota:cpu_shares': '512'})
+        self.assertEqual({'nano_cpus': None, 'cpu_quota': 50000,
+                          'cpu_period': 200000, 'cpu_shares': 512,
+                          'pids_limit': 2048}, out)
+        merged = knobs.merge(translator.host_config(_flavor(), 2048), out)
+        self.assertNotIn('nano_cpus', merged)
+        self.assertEqual(512, merged['cpu_shares'])
+
+    def test_period_alone_gives_vcpus_worth_of_quota(self):
+        out = self.settings({'quota:cpu_period': '50000'}, vcpus=3)
+        self.assertEqual(150000, out['cpu_quota'])
+
+    def test_swap_from_flavor(self):
+        out = self.settings(memory_mb=256, swap=128)
+        self.assertEqual(384 * MIB, out['memswap_limit'])
+
+    def test_pids_limit_flavor_then_image_only_lowers(self):
+        self.assertEqual(64, self.settings({'docker:pids_limit': '64'})
+                         ['pids_limit'])
+        self.assertEqual(32, self.settings({'docker:pids_limit': '64'},
+                                           {'docker_pids_limit': '32'})
+                         ['pids_limit'])
+        self.assertEqual(64, self.settings({'docker:pids_limit': '64'},
+                                           {'docker_pids_limit': '5000'})
+                         ['pids_limit'])
+
+    def test_capabilities_and_read_only(self):
+        out = self.settings({'docker:cap_add': 'net_admin, CAP_SYS_TIME',
+                             'docker:cap_drop': 'MKNOD',
+                             'docker:read_only_root': 'true'},
+                            {'docker_cap_drop': 'NET_RAW,mknod'})
+        self.assertEqual(['NET_ADMIN', 'SYS_TIME'], out['cap_add'])
+        self.assertEqual(['MKNOD', 'NET_RAW'], out['cap_drop'])
+        self.assertTrue(out['read_only'])
+        out = self.settings(props={'docker_read_only_root': 'yes',
+                                   'docker_cap_drop': 'ALL'})
+        self.assertEqual(['ALL'], out['cap_drop'])
+        self.assertTrue(out['read_only'])
+
+    def test_privileged_only_when_allowed(self):
+        self.assertRaisesRegex(exception.InvalidInput, 'not allowed',
+                               self.settings, {'docker:privileged': 'true'})
+        self.assertRaisesRegex(exception.ImageUnacceptable, 'not allowed',
+                               self.settings,
+                               props={'docker_privileged': 'true'})
+        self.assertTrue(self.settings({'docker:privileged': 'true'},
+                                      privileged=True)['privileged'])
+        self.assertNotIn('privileged',
+                         self.settings({'docker:privileged': 'false'}))
+
+    def test_root_disk(self):
+        specs = {'docker:root_disk_limit': 'true'}
+        self.assertTrue(knobs.wants_root_disk_limit(_flavor(specs)))
+        self.assertEqual({'size': '5G'}, self.settings(
+            specs, storage=('btrfs', 'btrfs'), root_gb=5)['storage_opt'])
+        self.assertEqual({'size': '5G'}, self.settings(
+            specs, storage=('overlay2', 'xfs'), root_gb=5)['storage_opt'])
+        self.assertRaisesRegex(exception.InvalidInput,
+                               'storage driver is overlay2 on extfs',
+                               self.settings, specs,
+                               storage=('overlay2', 'extfs'))
+        self.assertRaisesRegex(exception.InvalidInput, 'root_gb is 0',
+                               self.settings, specs,
+                               storage=('btrfs', 'btrfs'), root_gb=0)
+
+    def test_bad_flavor_values_are_invalid_input(self):
+        for specs in ({'quota:cpu_quota': 'lots'},
+                      {'quota:cpu_quota': '10'},
+                      {'quota:cpu_period': '5000000'},
+                      {'quota:cpu_shares': '1'},
+                      {'docker:pids_limit': '0'},
+                      {'docker:read_only_root': 'maybe'},
+                      {'docker:cap_add': 'FLY'},
+                      {'docker:cap_add': 'ALL'},
+                      {'docker:cap_add': 'NET_ADMIN',
+                       'docker:cap_drop': 'NET_ADMIN'}):
+            e = self.assertRaises(exception.InvalidInput, self.settings,
+                                  specs)
+            self.assertIn(sorted(specs)[0], str(e))
+
+    def test_bad_image_values_are_image_unacceptable(self):
+        for props in ({'docker_pids_limit': '-3'},
+                      {'docker_cap_drop': 'NOPE'},
+                      {'docker_read_only_root': '2'}):
+            e = self.assertRaises(exception.ImageUnacceptable,
+                                  self.settings, props=props)
+            self.assertIn(sorted(props)[0], str(e))
+
+
+class HelpersTestCase(test.NoDBTestCase):
+    def test_image_properties_from_system_metadata(self):
+        props, cut = knobs.image_properties({
+            'image_docker_cap_drop': 'NET_RAW', 'image_other': 'x',
+            'image_min_ram': '0'})
+        self.assertEqual({'docker_cap_drop': 'NET_RAW'}, props)
+        self.assertFalse(cut)
+        _, cut = knobs.image_properties({'image_docker_cap_drop': 'A' * 255})
+        self.assertTrue(cut)
+
+    def test_storage_of(self):
+        self.assertEqual(('overlay2', 'extfs'), knobs.storage_of({
+            'Driver': 'overlay2',
+            'DriverStatus': [['Backing Filesystem', 'extfs'],
+                             ['Supports d_type', 'true']]}))
+
+    def test_fixed_specs(self):
+        a = knobs.fixed_specs(_flavor({'docker:cap_drop': 'MKNOD'}))
+        b = knobs.fixed_specs(_flavor({'docker:cap_drop': 'MKNOD',
+                                       'docker:pids_limit': '9'}, vcpus=4))
+        self.assertEqual(a, b)
+        c = knobs.fixed_specs(_flavor({'quota:cpu_quota': '50000'}))
+        self.assertNotEqual(knobs.fixed_specs(_flavor()), c)
+
+    def test_register_validates_through_nova(self):
+        from nova.api.validation.extra_specs import validators
+        by_name = {v.name: v for v in knobs.register()}
+        by_name['docker:pids_limit'].validate('docker:pids_limit', '10')
+        self.assertRaises(exception.ValidationError,
+                          by_name['docker:pids_limit'].validate,
+                          'docker:pids_limit', '0')
+        self.assertRaises(exception.ValidationError,
+                          by_name['docker:privileged'].validate,
+                          'docker:privileged', 'perhaps')
+        # Installed as nova.api.extra_spec_validators: nova knows them.
+        self.assertTrue('docker:read_only_root' in validators.VALIDATORS,
+                        'the nova.api.extra_spec_validators entry point is '
+                        'not installed')
+        self.assertRaises(exception.ValidationError, validators.validate,
+                          'docker:no_such_knob', '1')

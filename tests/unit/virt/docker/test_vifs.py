@@ -1,0 +1,82 @@
+"""Host-side plugging by VIF type (os-vif and the vrouter tool mocked:
+their real runs are in tests/integration/test_network*.py)."""
+
+from unittest import mock
+
+from nova import exception
+from nova.network import model
+from nova import objects
+import pytest
+
+from novadocker.virt.docker.network import vifs
+
+# What os_vif.initialize() does first (without loading the plugins).
+vifs.os_vif.objects.register_all()
+
+
+def _vif(vif_type, **details):
+    return model.VIF(id='p-1', address='fa:16:3e:00:00:01', type=vif_type,
+                     devname='tapp-1', details=details,
+                     network=model.Network(id='n-1', bridge='br-int',
+                                           subnets=[]))
+
+
+objects.register_all()
+INSTANCE = objects.Instance(uuid='9b2c6a52-3b8e-4d0f-9a3e-0c1f6f2f1a11',
+                            id=1, project_id='pr', display_name='web')
+
+
+@pytest.mark.parametrize('vif_type', ['bridge', 'macvtap', 'vhostuser',
+                                      'binding_failed', 'other'])
+def test_unsupported_types_are_refused(vif_type):
+    with pytest.raises(exception.VirtualInterfaceCreateException):
+        vifs.check_supported(_vif(vif_type), INSTANCE)
+
+
+def test_a_port_without_device_name_is_refused():
+    vif = _vif('ovs')
+    vif['devname'] = None
+    with pytest.raises(exception.VirtualInterfaceCreateException):
+        vifs.check_supported(vif, INSTANCE)
+
+
+def test_tap_is_left_for_the_agent():
+    with mock.patch.object(vifs.os_vif, 'plug') as plug:
+        vifs.plug(INSTANCE, _vif('tap'))
+    plug.assert_not_called()
+
+
+def test_vrouter_missing_tool_is_a_clear_error():
+    with mock.patch.object(vifs.shutil, 'which', return_value=None):
+        with pytest.raises(exception.VirtualInterfaceCreateException):
+            vifs.plug(INSTANCE, _vif('vrouter'))
+
+
+def test_vrouter_runs_its_tool_with_an_argument_list():
+    with mock.patch.object(vifs.shutil, 'which',
+                           return_value='/usr/bin/vrouter-port-control'), \
+            mock.patch.object(vifs.processutils, 'execute') as execute:
+        vifs.plug(INSTANCE, _vif('vrouter'))
+    args = execute.call_args[0]
+    assert args[0] == '/usr/bin/vrouter-port-control'
+    assert '--oper=add' in args and '--tap_name=tapp-1' in args
+    assert '--uuid=p-1' in args
+    assert '--instance_uuid=%s' % INSTANCE.uuid in args
+    assert execute.call_args[1] == {}
+
+
+def test_ovs_always_asks_os_vif_to_create_the_port():
+    with mock.patch.object(vifs, '_initialize_os_vif'), \
+            mock.patch.object(vifs.os_vif, 'plug') as plug:
+        vifs.plug(INSTANCE, _vif('ovs'))
+    osvif = plug.call_args[0][0]
+    assert osvif.vif_name == 'tapp-1'
+    assert osvif.port_profile.create_port is True
+
+
+def test_hybrid_ovs_puts_the_host_end_on_qbr():
+    with mock.patch.object(vifs, '_initialize_os_vif'), \
+            mock.patch.object(vifs.os_vif, 'plug'), \
+            mock.patch.object(vifs.linux_net, 'add_bridge_port') as add:
+        vifs.plug(INSTANCE, _vif('ovs', ovs_hybrid_plug=True))
+    add.assert_called_once_with('qbrp-1', 'tapp-1')

@@ -1,0 +1,179 @@
+#!/bin/bash
+# The one entry point for novadocker's demo and tests on a Debian 12 host.
+#
+#   tools/dev.sh demo                  load the driver, print this host
+#   tools/dev.sh test [pytest args]    run the test suite
+#
+# Prepares the host (tools/setup-host.sh), starts a private Docker engine in
+# a fresh temporary directory (its own data-root, exec-root and socket; no
+# bridge, no iptables) and Open vSwitch if it is not running, runs the
+# command against them, and on exit stops exactly what it started.  Run as
+# root.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=$ROOT/.venv
+OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
+DOCKERD_WAIT=60
+
+RUN_DIR=
+DOCKERD_PID=
+STARTED_OVS=0
+
+log() {
+    echo "dev.sh: $*" >&2
+}
+
+usage() {
+    sed -n '3,5s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    exit 2
+}
+
+# Run "$@" until it succeeds, at most $1 times, one second apart.
+retry() {
+    local tries=$1 i
+    shift
+    for ((i = 0; i < tries; i++)); do
+        if "$@" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 1
+    done
+    return 1
+}
+
+docker_answers() {
+    docker -H "$DOCKER_HOST" version
+}
+
+dockerd_alive() {
+    kill -0 "$DOCKERD_PID" 2>/dev/null
+}
+
+start_dockerd() {
+    RUN_DIR=$(mktemp -d /tmp/novadocker-dev.XXXXXX)
+    export DOCKER_HOST=unix://$RUN_DIR/docker.sock
+    dockerd --data-root "$RUN_DIR/data" --exec-root "$RUN_DIR/exec" \
+        -H "$DOCKER_HOST" --pidfile "$RUN_DIR/pid" \
+        --bridge=none --iptables=false --ip-masq=false \
+        >"$RUN_DIR/dockerd.log" 2>&1 </dev/null &
+    DOCKERD_PID=$!
+    local i
+    for ((i = 0; i < DOCKERD_WAIT; i++)); do
+        if docker_answers >/dev/null 2>&1; then
+            log "dockerd $DOCKERD_PID listens on $DOCKER_HOST"
+            return 0
+        fi
+        dockerd_alive || break
+        sleep 1
+    done
+    log "dockerd did not come up on $DOCKER_HOST; its log:"
+    tail -n 40 "$RUN_DIR/dockerd.log" >&2 || true
+    return 1
+}
+
+stop_dockerd() {
+    local pid=$DOCKERD_PID
+    if [ -f "$RUN_DIR/pid" ]; then
+        pid=$(cat "$RUN_DIR/pid")
+    fi
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        # dockerd stops its containers (15 s each at most) and containerd.
+        if ! retry 60 bash -c "! kill -0 $pid"; then
+            log "dockerd $pid ignored SIGTERM; killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    if [ -n "$DOCKERD_PID" ]; then
+        wait "$DOCKERD_PID" 2>/dev/null || true
+    fi
+}
+
+remove_run_dir() {
+    local mnt
+    # Overlay and netns mounts that a killed dockerd left behind.
+    findmnt -rn -o TARGET | { grep -F "$RUN_DIR/" || true; } | sort -r |
+        while read -r mnt; do
+            umount -l "$mnt" || true
+        done
+    rm -rf "$RUN_DIR"
+}
+
+ovs_answers() {
+    ovs-vsctl --timeout=5 show
+}
+
+start_ovs() {
+    if ! ovs_answers >/dev/null 2>&1; then
+        log "starting Open vSwitch (userspace datapath)"
+        STARTED_OVS=1
+        "$OVS_CTL" start --system-id=random --no-mlockall \
+            --no-record-hostname >&2 || true
+    fi
+    if retry 10 ovs_answers; then
+        export NOVADOCKER_TEST_OVS=1
+    else
+        log "WARNING: Open vSwitch does not answer; OVS tests will fail"
+    fi
+}
+
+stop_ovs() {
+    if [ "$STARTED_OVS" = 1 ]; then
+        "$OVS_CTL" stop >&2 || true
+    fi
+}
+
+cleanup() {
+    local rc=$?
+    # Clean up as much as possible, whatever fails.
+    set +e
+    trap - EXIT INT TERM
+    stop_ovs
+    if [ -n "$RUN_DIR" ]; then
+        stop_dockerd
+        remove_run_dir
+    fi
+    exit "$rc"
+}
+
+# Pytest arguments: "tests" unless the caller named paths or test ids.
+pytest_args() {
+    local arg
+    for arg in "$@"; do
+        case $arg in
+            -*) ;;
+            *) if [ -e "${arg%%::*}" ]; then return 0; fi ;;
+        esac
+    done
+    echo tests
+}
+
+main() {
+    local cmd=${1:-}
+    case $cmd in
+        demo|test) shift ;;
+        *) usage ;;
+    esac
+    cd "$ROOT"
+    bash "$ROOT/tools/setup-host.sh"
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    start_dockerd
+    start_ovs
+    case $cmd in
+        demo)
+            "$VENV/bin/python" contrib/demo.py "$@"
+            ;;
+        test)
+            local default
+            default=$(pytest_args "$@")
+            # shellcheck disable=SC2086  # $default is empty or "tests"
+            "$VENV/bin/python" -m pytest $default "$@"
+            ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Prepare this Debian 12 host for novadocker's demo and tests.
+#
+# Idempotent and quick when already done: installs the Debian packages that
+# are missing, creates .venv in the repository and installs the project
+# (editable) with its test requirements into it.  Run as root.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=$ROOT/.venv
+PYTHON=${PYTHON:-python3}
+# rabbitmq-server: the message bus of the test that starts nova-compute.
+PACKAGES=(docker.io busybox-static openvswitch-switch iproute2 shellcheck
+          rabbitmq-server python3-venv git)
+
+log() {
+    echo "setup-host: $*" >&2
+}
+
+install_packages() {
+    local missing=() pkg
+    for pkg in "${PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+                grep -q 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# A digest of everything that decides what pip installs, so that a second
+# run skips pip when nothing changed.
+requirements_digest() {
+    (cd "$ROOT" && cat requirements.txt test-requirements.txt setup.cfg \
+        setup.py pyproject.toml contrib/build/*.py) | sha256sum | cut -d' ' -f1
+}
+
+install_venv() {
+    local stamp=$VENV/.novadocker-installed digest
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "creating $VENV"
+        "$PYTHON" -m venv "$VENV"
+    fi
+    digest=$(requirements_digest)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+        return 0
+    fi
+    log "installing novadocker and its test requirements into $VENV"
+    export PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+    (cd "$ROOT" && "$VENV/bin/pip" install -q -e . -r test-requirements.txt)
+    echo "$digest" > "$stamp"
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+    log "must run as root (it installs packages and starts daemons)"
+    exit 1
+fi
+install_packages
+install_venv
