@@ -1,4 +1,4 @@
-"""Let ``nova.virt.novadocker.*`` name the very same modules as ``novadocker.*``.
+"""Let ``nova.virt.novadocker.*`` name the same modules as ``novadocker.*``.
 
 Nova imports the driver as ``nova.virt.<compute_driver>``.  The installed
 shim ``nova/virt/novadocker/__init__.py`` calls :func:`install`, which

@@ -140,6 +140,9 @@ class DockerFunctionalTestCase(
         # process-wide thread pools, failing every later test.  The wait
         # ends as soon as the shutdown is done (a few milliseconds).
         self.flags(manager_shutdown_timeout=10)
+        # Config drives, keys and network files live per test, and go with
+        # it even when a test leaves a server behind.
+        self.flags(instances_path=self.useFixture(fixtures.TempDir()).path)
 
     def _connect(self, url):
         try:

@@ -161,4 +161,3 @@ class InjectKeyTest(_FilesTestCase):
         # No key pair, no file.
         server = self._boot()
         self.assertIsNone(self._mount(server, keys.TARGET))
-

@@ -43,7 +43,6 @@ class _ResizeBase(base.DockerFunctionalTestCase):
         self._exec(server, 'ls', '/root/marker-before-resize')
 
 
-
 class ResizeTest(_ResizeBase):
 
     def test_resize_and_confirm(self):

@@ -78,16 +78,20 @@ class HeterogeneousCloudTest(base.DockerFunctionalTestCase):
         self.assertEqual({self.host}, self._hosts(containers))
 
     def test_availability_zone_recipe(self):
-        agg = self.api.post_aggregate({'aggregate': {
-            'name': 'docker', 'availability_zone': 'docker'}})
-        self.api.add_host_to_aggregate(agg['id'], self.host)
+        for zone, host in (('docker', self.host), ('kvm', KVM)):
+            agg = self.api.post_aggregate({'aggregate': {
+                'name': zone, 'availability_zone': zone}})
+            self.api.add_host_to_aggregate(agg['id'], host)
+        # Boots that name no zone go to the kvm zone, never to docker
+        # (nova's default zone has no aggregate, so it cannot exclude).
+        self.flags(default_schedule_zone='kvm')
         flavor = self.create_flavor()
         body = self._build_server(image_uuid=self.vm_image['id'],
                                   flavor_id=flavor, networks='none')
         servers = [self._wait_for_state_change(
             self.api.post_server({'server': body}), 'ACTIVE')
-            for _ in range(2)]
-        self.assertEqual({KVM}, self._hosts(servers))  # default AZ: nova
+            for _ in range(3)]
+        self.assertEqual({KVM}, self._hosts(servers))
         body = self._build_server(image_uuid=self.docker_image['id'],
                                   flavor_id=flavor, networks='none',
                                   az='docker')

@@ -261,5 +261,3 @@ def booted(env, docker_api, busybox_image):
             b.driver.destroy(None, inst, network_info)
         finally:
             force_cleanup(docker_api, inst, network_info)
-
-

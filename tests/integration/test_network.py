@@ -7,7 +7,6 @@ Runs as root with ``ovs-vswitchd`` up (userspace datapath); see
 from tests.integration import network_support as support
 
 
-
 def _ping(booted, inst, address):
     ping = 'ping6' if ':' in address else 'ping'
     return booted.run(inst, ping, '-c', '1', '-W', '3', address)

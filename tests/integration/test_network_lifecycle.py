@@ -97,8 +97,8 @@ def test_attach_then_detach(booted, pair, bridge, docker_api):
     booted.driver.attach_interface(None, a, None, extra)
     assert '198.51.100.72/24' in booted.ok(a, 'ip', 'addr', 'show', 'eth1')
     assert extra['devname'] in support.ovs_ports(bridge)
-    assert 'nameserver 198.51.100.53' in booted.ok(a, 'cat',
-                                                    '/etc/resolv.conf')
+    resolv = booted.ok(a, 'cat', '/etc/resolv.conf')
+    assert 'nameserver 198.51.100.53' in resolv
     assert _ping(booted, a, '192.0.2.71')
 
     booted.driver.detach_interface(None, a, extra)

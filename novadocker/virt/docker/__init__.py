@@ -1,4 +1,4 @@
-"""Docker virt driver: ``compute_driver = novadocker.virt.docker.DockerDriver``."""
+"""Docker virt driver: ``novadocker.virt.docker.DockerDriver``."""
 
 from novadocker.virt.docker import driver
 

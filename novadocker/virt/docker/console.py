@@ -5,7 +5,7 @@ relays raw bytes to and from the user's websocket. For a container that
 endpoint is a socket on ``[serial_console] proxyclient_address``, with a
 port from ``[serial_console] port_range``, bridged to the container's
 attach stream: what comes in is the main process's stdin, what goes out is
-its stdout and stderr. With a TTY (see ``translator.tty``) the stream is
+its stdout and stderr. With a TTY (see ``knobs.tty``) the stream is
 raw; without one Docker frames it, and the frames are decoded here.
 
 The endpoint is opened when a console is first asked for, stays across
@@ -233,13 +233,19 @@ class Endpoint(object):
     def stop(self):
         self._stopped.set()
         if self._listener is not None:
+            # shutdown() wakes the accept() in _serve at once; the port is
+            # free when that thread has let go of the socket.
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
+        if self._thread is not None:
+            self._thread.join(ACCEPT_POLL)
         with self._lock:
             session, self._session = self._session, None
         if session is not None:
             session.close()
-        # The accept loop sees the closed socket within ACCEPT_POLL and
-        # ends; nothing to wait for (nova-compute may be stopping).
 
 
 class Consoles(object):

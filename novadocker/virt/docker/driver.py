@@ -190,11 +190,12 @@ class DockerDriver(driver.ComputeDriver):
               block_device_info=None, power_on=True, accel_info=None):
         _check_format(image_meta)
         image_ref = self._images.ensure(context, instance, image_meta)
+        props = self._image_properties(context, instance)
         args = translator.container_args(
             instance, image_ref, image_meta, self._host,
             CONF.docker.pids_limit,
-            knobs=self._knobs(context, instance, image_meta))
-        args['tty'] = translator.tty(instance)
+            knobs=self._knobs(instance, image_meta, props))
+        args['tty'] = knobs.tty(instance.flavor, image_meta.id, props)
         args = translator.with_mounts(args, self._render_files(
             instance, injected_files, admin_password, network_info))
         try:
@@ -327,9 +328,8 @@ class DockerDriver(driver.ComputeDriver):
             self._ensure_network(instance, network_info)
             self._containers.start(instance)
 
-    def _knobs(self, context, instance, image_meta):
-        """Container settings from the flavor's extra specs and the
-        image's custom properties (knobs.py)."""
+    def _image_properties(self, context, instance):
+        """The image's custom properties that knobs.py reads."""
         props, cut = knobs.image_properties(instance.system_metadata)
         if cut and instance.image_ref:
             # Nova kept only 255 characters: ask Glance for the values.
@@ -337,6 +337,11 @@ class DockerDriver(driver.ComputeDriver):
             props = {key: value
                      for key, value in full.get('properties', {}).items()
                      if key in knobs.IMAGE_PROPERTIES}
+        return props
+
+    def _knobs(self, instance, image_meta, props):
+        """Container settings from the flavor's extra specs and the
+        image's custom properties (knobs.py)."""
         storage = None
         if knobs.wants_root_disk_limit(instance.flavor):
             storage = knobs.storage_of(self._client.info())

@@ -39,6 +39,8 @@ CAP_ADD = 'docker:cap_add'
 CAP_DROP = 'docker:cap_drop'
 READ_ONLY_ROOT = 'docker:read_only_root'
 PRIVILEGED = 'docker:privileged'
+# A TTY for the main process (the serial console is then a terminal).
+TTY = 'docker:tty'
 
 # Image properties (Glance); nova's ImageMeta drops them, so the driver
 # reads them from Glance.
@@ -46,8 +48,9 @@ IMG_CAP_DROP = 'docker_cap_drop'
 IMG_READ_ONLY_ROOT = 'docker_read_only_root'
 IMG_PIDS_LIMIT = 'docker_pids_limit'
 IMG_PRIVILEGED = 'docker_privileged'
+IMG_TTY = 'docker_tty'
 IMAGE_PROPERTIES = (IMG_CAP_DROP, IMG_READ_ONLY_ROOT, IMG_PIDS_LIMIT,
-                    IMG_PRIVILEGED)
+                    IMG_PRIVILEGED, IMG_TTY)
 
 # The kernel's CFS bounds, which Docker enforces too (microseconds).
 CPU_PERIOD_MIN = 1000
@@ -175,6 +178,13 @@ def root_disk_supported(storage_driver, backing_fs):
     if storage_driver in _SIZE_DRIVERS:
         return True
     return storage_driver == 'overlay2' and backing_fs == _OVERLAY_SIZE_FS
+
+
+def tty(flavor, image_id, properties):
+    """Whether the flavor (``docker:tty``) or the image (``docker_tty``)
+    asks for a TTY."""
+    return bool(_Flavor(flavor).bool(TTY) or
+                _Image(image_id, properties).bool(IMG_TTY))
 
 
 def wants_root_disk_limit(flavor):
@@ -361,4 +371,7 @@ def register():
         boolean(PRIVILEGED,
                 'Run the container privileged (Docker driver; only where '
                 '[docker] privileged is true).'),
+        boolean(TTY,
+                'Give the container a TTY, so that its serial console is a '
+                'terminal (Docker driver).'),
     ]

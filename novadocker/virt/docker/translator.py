@@ -9,7 +9,6 @@ import shlex
 
 from nova import exception
 from nova.i18n import _
-from oslo_utils import strutils
 
 from novadocker.virt.docker import knobs as docker_knobs
 
@@ -139,39 +138,6 @@ def join_network(args, sandbox_id, files):
         for target, source in sorted(files.items())]
     args['host_config'] = host_config
     return args
-
-
-# A TTY for the container's main process (the serial console is then a
-# terminal): flavor extra spec or image property (doc/console-and-config-
-# drive.rst).
-TTY_EXTRA_SPEC = 'docker:tty'
-TTY_IMAGE_PROPERTY = 'docker_tty'
-
-
-def tty(instance):
-    """True when the flavor (``docker:tty``) or the image (``docker_tty``,
-    as nova keeps it in the instance's system metadata) asks for a TTY."""
-    spec = (instance.flavor.extra_specs or {}).get(TTY_EXTRA_SPEC)
-    prop = (instance.system_metadata or {}).get('image_' + TTY_IMAGE_PROPERTY)
-    wanted = False
-    if spec is not None:
-        wanted = _boolean(spec, exception.InvalidInput(
-            reason=_('flavor extra spec %(key)s=%(value)s is not a '
-                     'boolean') % {'key': TTY_EXTRA_SPEC, 'value': spec}))
-    if prop is not None:
-        wanted = _boolean(prop, exception.ImageUnacceptable(
-            image_id=instance.image_ref,
-            reason=_('image property %(key)s=%(value)s is not a '
-                     'boolean') % {'key': TTY_IMAGE_PROPERTY,
-                                   'value': prop})) or wanted
-    return wanted
-
-
-def _boolean(value, error):
-    try:
-        return strutils.bool_from_string(value, strict=True)
-    except ValueError:
-        raise error
 
 
 def with_mounts(args, mounts):

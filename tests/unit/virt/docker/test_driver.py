@@ -33,6 +33,7 @@ class DockerDriverTestCase(test.NoDBTestCase):
         self.instance = fake_instance.fake_instance_obj(self.ctx,
                                                         hostname='web')
         self.instance.metadata = {}
+        self.instance.system_metadata = {}
         self.name = '/containers/nova-%s' % self.instance.uuid
         self.driver = driver.DockerDriver(fake.FakeVirtAPI())
 

@@ -157,3 +157,31 @@ class HelpersTestCase(test.NoDBTestCase):
                         'not installed')
         self.assertRaises(exception.ValidationError, validators.validate,
                           'docker:no_such_knob', '1')
+
+
+class TtyTestCase(test.NoDBTestCase):
+    def _tty(self, spec=None, prop=None):
+        flavor = objects.Flavor(extra_specs={})
+        if spec is not None:
+            flavor.extra_specs = {knobs.TTY: spec}
+        props = {} if prop is None else {knobs.IMG_TTY: prop}
+        return knobs.tty(flavor, 'img', props)
+
+    def test_default_no_tty(self):
+        self.assertFalse(self._tty())
+
+    def test_flavor_or_image_asks(self):
+        self.assertTrue(self._tty(spec='true'))
+        self.assertTrue(self._tty(prop='yes'))
+        self.assertTrue(self._tty(spec='false', prop='true'))
+        self.assertFalse(self._tty(spec='false', prop='0'))
+
+    def test_bad_values(self):
+        self.assertRaises(exception.InvalidInput, self._tty, spec='maybe')
+        self.assertRaises(exception.ImageUnacceptable, self._tty,
+                          prop='sometimes')
+
+    def test_image_property_is_read_from_system_metadata(self):
+        props, cut = knobs.image_properties({'image_docker_tty': 'true'})
+        self.assertEqual({knobs.IMG_TTY: 'true'}, props)
+        self.assertFalse(cut)

@@ -80,34 +80,6 @@ class TranslatorTestCase(test.NoDBTestCase):
         self.assertEqual(63, len(args['hostname']))
 
 
-class TtyTestCase(test.NoDBTestCase):
-    def _tty(self, spec=None, prop=None):
-        instance = fake_instance.fake_instance_obj(
-            context.get_admin_context())
-        instance.flavor.extra_specs = {}
-        instance.system_metadata = {}
-        if spec is not None:
-            instance.flavor.extra_specs = {translator.TTY_EXTRA_SPEC: spec}
-        if prop is not None:
-            instance.system_metadata = {
-                'image_' + translator.TTY_IMAGE_PROPERTY: prop}
-        return translator.tty(instance)
-
-    def test_default_no_tty(self):
-        self.assertFalse(self._tty())
-
-    def test_flavor_or_image_asks(self):
-        self.assertTrue(self._tty(spec='true'))
-        self.assertTrue(self._tty(prop='yes'))
-        self.assertTrue(self._tty(spec='false', prop='true'))
-        self.assertFalse(self._tty(spec='false', prop='0'))
-
-    def test_bad_values(self):
-        self.assertRaises(exception.InvalidInput, self._tty, spec='maybe')
-        self.assertRaises(exception.ImageUnacceptable, self._tty,
-                          prop='sometimes')
-
-
 class WithMountsTestCase(test.NoDBTestCase):
     def test_read_only_binds_added_to_existing(self):
         args = {'name': 'n', 'host_config': {'mounts': [{'Target': '/a'}]}}
