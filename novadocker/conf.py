@@ -19,9 +19,11 @@ Where the Docker engine's API listens.
 
 ``unix:///path/to/docker.sock`` for a local socket; the nova-compute user
 needs read and write access to it, normally through membership of the
-``docker`` group. ``tcp://host:2376`` for a remote engine; set ``ca_file``,
-``cert_file`` and ``key_file`` as well, because an engine that listens on
-TCP without TLS gives root on its host to anyone who can reach the port.
+``docker`` group. ``tcp://host:2376`` for a remote engine: always TLS,
+with the server certificate verified (see ``ca_file``) and the client
+certificate from ``cert_file`` and ``key_file``. ``http://host:2375`` speaks
+plain HTTP; an engine reachable that way gives root on its host to anyone
+who can reach the port, so use it only on an isolated test network.
 """),
     cfg.StrOpt('ca_file',
                help="""

@@ -74,14 +74,19 @@ class DockerClient(object):
         """Build a client from nova.conf's ``[docker]`` section."""
         opts = conf.docker
         tls = None
-        if opts.host_url.startswith(('tcp://', 'https://')) and (
-                opts.ca_file or opts.cert_file or opts.api_insecure):
+        # TCP is always TLS, verified unless api_insecure; plain HTTP only
+        # when the URL says http:// explicitly.
+        if opts.host_url.startswith(('tcp://', 'https://')):
             client_cert = None
             if opts.cert_file:
                 client_cert = (opts.cert_file, opts.key_file)
             verify = False if opts.api_insecure else (opts.ca_file or True)
-            tls = docker.tls.TLSConfig(client_cert=client_cert,
-                                       verify=verify)
+            try:
+                tls = docker.tls.TLSConfig(client_cert=client_cert,
+                                           verify=verify)
+            except docker_errors.TLSParameterError as e:
+                raise exception.DockerDriverException(
+                    reason='[docker] TLS settings: %s' % e) from e
         return cls(opts.host_url, tls=tls, timeout=opts.api_timeout)
 
     @contextlib.contextmanager

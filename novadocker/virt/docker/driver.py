@@ -20,7 +20,6 @@ from oslo_utils import excutils
 
 from novadocker import conf as docker_conf
 from novadocker.virt.docker import client as docker_client
-from novadocker.virt.docker import configdrive
 from novadocker.virt.docker import console as docker_console
 from novadocker.virt.docker import containers
 from novadocker.virt.docker import events
@@ -28,9 +27,9 @@ from novadocker.virt.docker import exception as docker_exception
 from novadocker.virt.docker import hostinfo
 from novadocker.virt.docker import imagecache
 from novadocker.virt.docker import images
-from novadocker.virt.docker import instancefiles
-from novadocker.virt.docker import keys
 from novadocker.virt.docker import knobs
+from novadocker.virt.docker import mounts
+from novadocker.virt.docker.network import vifwait
 from novadocker.virt.docker.network import wiring
 from novadocker.virt.docker import resize
 from novadocker.virt.docker import snapshot as docker_snapshot
@@ -85,9 +84,7 @@ class DockerDriver(driver.ComputeDriver):
         self._network = wiring.Network(self._client, CONF.host,
                                        CONF.instances_path)
         self._events = None
-        files = instancefiles.InstanceFiles(CONF.instances_path)
-        self._config_drives = configdrive.ConfigDrives(files)
-        self._keys = keys.AuthorizedKeys(files)
+        self._files = mounts.RenderedFiles(CONF.instances_path)
         self._consoles = docker_console.Consoles(self._containers,
                                                  self._client)
         self._states = statecache.StateCache(
@@ -196,8 +193,9 @@ class DockerDriver(driver.ComputeDriver):
             CONF.docker.pids_limit,
             knobs=self._knobs(instance, image_meta, props))
         args['tty'] = knobs.tty(instance.flavor, image_meta.id, props)
-        args = translator.with_mounts(args, self._render_files(
-            instance, injected_files, admin_password, network_info))
+        args = translator.with_mounts(args, self._files.create(
+            instance, injected_files, admin_password, network_info,
+            CONF.docker.config_drive_path, CONF.docker.inject_key))
         try:
             if network_info:
                 args = self._plug_network(instance, network_info, args)
@@ -208,7 +206,7 @@ class DockerDriver(driver.ComputeDriver):
             with excutils.save_and_reraise_exception():
                 self._containers.remove(instance)
                 self._network.teardown(instance, network_info)
-                self._remove_files(instance)
+                self._files.remove(instance)
         LOG.info('Spawned container %s', args['name'], instance=instance)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
@@ -224,7 +222,7 @@ class DockerDriver(driver.ComputeDriver):
         self._consoles.release(instance.uuid)
         self._containers.remove(instance)
         self._network.teardown(instance, network_info)
-        self._remove_files(instance)
+        self._files.remove(instance)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
@@ -234,7 +232,7 @@ class DockerDriver(driver.ComputeDriver):
         if destroy_vifs:
             self._network.teardown(instance, network_info)
         if destroy_disks:
-            self._remove_files(instance)
+            self._files.remove(instance)
 
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
@@ -349,28 +347,6 @@ class DockerDriver(driver.ComputeDriver):
                               CONF.docker.pids_limit,
                               CONF.docker.privileged, storage)
 
-    # Files for the container: config drive and authorized_keys, mounted
-    # read-only, written once at spawn.
-
-    def _render_files(self, instance, injected_files, admin_password,
-                      network_info):
-        """``{path in the container: path on the host}``."""
-        mounts = {}
-        try:
-            drive = self._config_drives.create(
-                instance, injected_files, admin_password, network_info)
-            if drive:
-                mounts[CONF.docker.config_drive_path] = drive
-            mounts.update(self._keys.create(instance, CONF.docker.inject_key))
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self._remove_files(instance)
-        return mounts
-
-    def _remove_files(self, instance):
-        self._config_drives.remove(instance)
-        self._keys.remove(instance)
-
     # Networking: each port is a veth into the instance's network sandbox
     # (network/wiring.py).
 
@@ -408,30 +384,10 @@ class DockerDriver(driver.ComputeDriver):
             self._network.ensure(instance, network_info)
 
     def _plug_network(self, instance, network_info, args):
-        """Wire the sandbox, waiting for Neutron's network-vif-plugged on
-        inactive ports; returns ``args`` joined to the sandbox."""
-        timeout = CONF.vif_plugging_timeout
-        events = [('network-vif-plugged', vif['id'])
-                  for vif in network_info
-                  if vif.get('active', True) is False] if timeout else []
-        try:
-            with self.virtapi.wait_for_instance_event(
-                    instance, events, timeout=timeout,
-                    error_callback=_neutron_failed):
-                sandbox_id, files = self._network.setup(instance,
-                                                        network_info)
-        except exception.InstanceEventTimeout:
-            if CONF.vif_plugging_is_fatal:
-                LOG.error('Timed out waiting for Neutron to plug %s',
-                          [e[1] for e in events], instance=instance)
-                self._network.teardown(instance, network_info)
-                raise exception.VirtualInterfaceCreateException()
-            LOG.warning('Timed out waiting for network-vif-plugged; going '
-                        'on (vif_plugging_is_fatal is off)',
-                        instance=instance)
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self._network.teardown(instance, network_info)
+        """Wire the sandbox; returns ``args`` joined to it."""
+        sandbox_id, files = vifwait.setup(
+            self.virtapi, self._network, instance, network_info,
+            CONF.vif_plugging_timeout, CONF.vif_plugging_is_fatal)
         return translator.join_network(args, sandbox_id, files)
 
 
@@ -444,13 +400,6 @@ def _check_format(image_meta):
             reason=_('container_format is %(fmt)s; the Docker driver boots '
                      'only container_format=%(docker)s images') % {
                 'fmt': fmt, 'docker': CONTAINER_FORMAT})
-
-
-def _neutron_failed(event_name, instance):
-    LOG.error('Neutron reported failure on event %s', event_name,
-              instance=instance)
-    if CONF.vif_plugging_is_fatal:
-        raise exception.VirtualInterfaceCreateException()
 
 
 def _suspending(instance):

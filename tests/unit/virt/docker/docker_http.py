@@ -5,7 +5,7 @@ import json
 import fixtures
 import requests_mock
 
-URL = 'tcp://docker.test:2375'
+URL = 'http://docker.test:2375'
 API = '1.41'
 BASE = 'http://docker.test:2375/v%s' % API
 

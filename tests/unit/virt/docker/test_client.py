@@ -705,6 +705,24 @@ def test_from_conf_tls_verifies_with_system_cas(conf, pems):
     assert c._tls.cert == (cert, key)
 
 
+def test_from_conf_tcp_is_tls_verified_even_without_options(conf):
+    c = _tls(conf, host_url='tcp://d:2376')
+    assert c._tls.verify is True
+    assert c._tls.cert is None
+
+
+def test_from_conf_plain_http_only_when_asked(conf):
+    assert _tls(conf, host_url='http://d:2375')._tls is None
+
+
+def test_from_conf_missing_key_file_is_our_error(conf, pems):
+    ca, cert, key = pems
+    with pytest.raises(exception.DockerDriverException) as e:
+        _tls(conf, host_url='tcp://d:2376', cert_file=cert,
+             key_file='/nonexistent/key.pem')
+    assert 'TLS' in str(e.value)
+
+
 def test_from_conf_api_insecure_turns_verification_off(conf, pems):
     ca, cert, key = pems
     c = _tls(conf, host_url='tcp://d:2376', ca_file=ca, api_insecure=True)

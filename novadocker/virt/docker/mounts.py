@@ -1,0 +1,39 @@
+"""Files rendered for a container and bind-mounted read-only into it: the
+config drive (configdrive.py) and root's authorized_keys (keys.py).
+
+They are written once at spawn, under the instance's directory
+(instancefiles.py), and removed with the instance.
+"""
+
+from oslo_utils import excutils
+
+from novadocker.virt.docker import configdrive
+from novadocker.virt.docker import instancefiles
+from novadocker.virt.docker import keys
+
+
+class RenderedFiles(object):
+    def __init__(self, instances_path):
+        files = instancefiles.InstanceFiles(instances_path)
+        self._config_drives = configdrive.ConfigDrives(files)
+        self._keys = keys.AuthorizedKeys(files)
+
+    def create(self, instance, injected_files, admin_password, network_info,
+               config_drive_path, inject_key):
+        """Render the files; returns ``{path in the container: path on the
+        host}``. Nothing is left behind when rendering fails."""
+        mounts = {}
+        try:
+            drive = self._config_drives.create(
+                instance, injected_files, admin_password, network_info)
+            if drive:
+                mounts[config_drive_path] = drive
+            mounts.update(self._keys.create(instance, inject_key))
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self.remove(instance)
+        return mounts
+
+    def remove(self, instance):
+        self._config_drives.remove(instance)
+        self._keys.remove(instance)

@@ -1,0 +1,51 @@
+"""Wiring an instance's ports while waiting for Neutron to report them
+plugged (``network-vif-plugged``)."""
+
+from nova import exception
+from oslo_log import log as logging
+from oslo_utils import excutils
+
+LOG = logging.getLogger(__name__)
+
+
+def plugged_events(network_info, timeout):
+    """The events to wait for: only ports Neutron has not activated yet."""
+    if not timeout:
+        return []
+    return [('network-vif-plugged', vif['id']) for vif in network_info
+            if vif.get('active', True) is False]
+
+
+def setup(virtapi, network, instance, network_info, timeout, fatal):
+    """``network.setup()`` inside Nova's event wait.
+
+    Returns what ``network.setup`` returns. A timeout with ``fatal`` set,
+    or any failure, removes what was wired; the timeout then raises
+    VirtualInterfaceCreateException, which aborts the build.
+    """
+    events = plugged_events(network_info, timeout)
+
+    def failed(event_name, instance):
+        LOG.error('Neutron reported failure on event %s', event_name,
+                  instance=instance)
+        if fatal:
+            raise exception.VirtualInterfaceCreateException()
+
+    result = None
+    try:
+        with virtapi.wait_for_instance_event(instance, events,
+                                             timeout=timeout,
+                                             error_callback=failed):
+            result = network.setup(instance, network_info)
+    except exception.InstanceEventTimeout:
+        if fatal:
+            LOG.error('Timed out waiting for Neutron to plug %s',
+                      [e[1] for e in events], instance=instance)
+            network.teardown(instance, network_info)
+            raise exception.VirtualInterfaceCreateException()
+        LOG.warning('Timed out waiting for network-vif-plugged; going on '
+                    '(vif_plugging_is_fatal is off)', instance=instance)
+    except Exception:
+        with excutils.save_and_reraise_exception():
+            network.teardown(instance, network_info)
+    return result

@@ -1,0 +1,81 @@
+import contextlib
+
+from nova import exception
+from nova import test
+
+from novadocker.virt.docker.network import vifwait
+
+VIFS = [{'id': 'p1', 'active': False}, {'id': 'p2', 'active': True},
+        {'id': 'p3'}]
+
+
+class _VirtAPI(object):
+    def __init__(self, outcome=None):
+        self.outcome = outcome
+        self.waited = None
+
+    @contextlib.contextmanager
+    def wait_for_instance_event(self, instance, events, timeout,
+                                error_callback):
+        self.waited = (events, timeout)
+        yield
+        if self.outcome == 'timeout':
+            raise exception.InstanceEventTimeout()
+        if self.outcome == 'failed':
+            error_callback('network-vif-plugged-p1', instance)
+
+
+class _Network(object):
+    def __init__(self, fail=False):
+        self.fail = fail
+        self.torn_down = False
+
+    def setup(self, instance, network_info):
+        if self.fail:
+            raise RuntimeError('wiring failed')
+        return 'sandbox', {'/etc/hosts': '/x/hosts'}
+
+    def teardown(self, instance, network_info):
+        self.torn_down = True
+
+
+class VifWaitTestCase(test.NoDBTestCase):
+    def test_waits_only_for_inactive_ports(self):
+        self.assertEqual([('network-vif-plugged', 'p1')],
+                         vifwait.plugged_events(VIFS, 300))
+        self.assertEqual([], vifwait.plugged_events(VIFS, 0))
+
+    def test_plugged(self):
+        virtapi, network = _VirtAPI(), _Network()
+        result = vifwait.setup(virtapi, network, 'inst', VIFS, 300, True)
+        self.assertEqual('sandbox', result[0])
+        self.assertEqual(([('network-vif-plugged', 'p1')], 300),
+                         virtapi.waited)
+        self.assertFalse(network.torn_down)
+
+    def test_fatal_timeout_removes_the_wiring(self):
+        network = _Network()
+        self.assertRaises(exception.VirtualInterfaceCreateException,
+                          vifwait.setup, _VirtAPI('timeout'), network,
+                          'inst', VIFS, 300, True)
+        self.assertTrue(network.torn_down)
+
+    def test_timeout_not_fatal_goes_on(self):
+        network = _Network()
+        result = vifwait.setup(_VirtAPI('timeout'), network, 'inst', VIFS,
+                               300, False)
+        self.assertEqual('sandbox', result[0])
+        self.assertFalse(network.torn_down)
+
+    def test_neutron_failure_is_fatal(self):
+        network = _Network()
+        self.assertRaises(exception.VirtualInterfaceCreateException,
+                          vifwait.setup, _VirtAPI('failed'), network,
+                          'inst', VIFS, 300, True)
+        self.assertTrue(network.torn_down)
+
+    def test_wiring_failure_removes_the_wiring(self):
+        network = _Network(fail=True)
+        self.assertRaises(RuntimeError, vifwait.setup, _VirtAPI(), network,
+                          'inst', VIFS, 300, True)
+        self.assertTrue(network.torn_down)
