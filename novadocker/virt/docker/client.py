@@ -18,6 +18,7 @@ import requests
 import urllib3
 
 from novadocker.virt.docker import exception
+from novadocker.virt.docker import translator
 
 LOG = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class DockerClient(object):
     def containers(self, labels, **filters):
         """All containers, running or not, that carry every label given
         and match Docker's list ``filters`` (e.g. ``status=['exited']``)."""
-        filters['label'] = ['%s=%s' % kv for kv in sorted(labels.items())]
+        filters['label'] = translator.label_filter(labels)
         return self._call('container list', 'containers', all=True,
                           filters=filters)
 

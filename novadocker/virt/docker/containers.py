@@ -21,11 +21,13 @@ class Containers(object):
         self._client = client
         self._host = host
 
-    def list(self):
-        """Summaries of all our instances' containers on this host, one
-        Docker call; helper containers (network sandboxes) left out."""
+    def list(self, **filters):
+        """Summaries of all our instances' containers on this host that
+        match Docker's list ``filters``, one Docker call; helper containers
+        (network sandboxes) left out."""
         return [c for c in
-                self._client.containers(translator.owner_labels(self._host))
+                self._client.containers(translator.owner_labels(self._host),
+                                        **filters)
                 if translator.LABEL_ROLE not in (c.get('Labels') or {})]
 
     def inspect(self, instance):

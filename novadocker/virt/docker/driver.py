@@ -88,8 +88,7 @@ class DockerDriver(driver.ComputeDriver):
         self._consoles = docker_console.Consoles(self._containers,
                                                  self._client)
         self._states = statecache.StateCache(
-            self._client, self._containers, CONF.host,
-            CONF.docker.state_cache_seconds)
+            self._client, self._containers, CONF.docker.state_cache_seconds)
 
     # Host
 

@@ -47,8 +47,7 @@ class EventWatcher(object):
         self._filters = {
             'type': ['container'],
             'event': sorted(TRANSITIONS),
-            'label': ['%s=%s' % kv for kv in
-                      sorted(translator.owner_labels(host).items())],
+            'label': translator.label_filter(translator.owner_labels(host)),
         }
         self._emit = emit
         self._stopping = threading.Event()

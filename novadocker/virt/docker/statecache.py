@@ -42,10 +42,9 @@ class StateCache(object):
     """``power_state`` answers from one refresh, at most ``ttl`` seconds
     old."""
 
-    def __init__(self, client, containers, host, ttl):
+    def __init__(self, client, containers, ttl):
         self._client = client
         self._containers = containers
-        self._labels = translator.owner_labels(host)
         self._ttl = ttl
         self._lock = threading.Lock()
         self._states = {}       # instance uuid -> (State dict, container id)
@@ -71,16 +70,12 @@ class StateCache(object):
         info = self._containers.inspect(instance)
         return info['State'], info['Id']
 
-    def _list(self, **filters):
-        return self._client.containers(self._labels, **filters)
-
     def _refresh(self):
         found = {}
         exited = []
-        for c in self._list():
-            labels = c.get('Labels') or {}
-            uuid = labels.get(translator.LABEL_UUID)
-            if uuid is None or translator.LABEL_ROLE in labels:
+        for c in self._containers.list():
+            uuid = (c.get('Labels') or {}).get(translator.LABEL_UUID)
+            if uuid is None:
                 continue
             status = c.get('State')
             found[uuid] = ({'Status': status, 'Paused': status == 'paused'},
@@ -93,10 +88,11 @@ class StateCache(object):
         self._expires = time.monotonic() + self._ttl
 
     def _exit_codes(self, found, exited):
-        stopped = {c['Id'] for c in self._list(status=['exited'],
-                                               exited=_STOPPED)}
-        killed = {c['Id'] for c in self._list(status=['exited'],
-                                              exited=[_KILLED])}
+        listed = self._containers.list
+        stopped = {c['Id'] for c in listed(status=['exited'],
+                                           exited=_STOPPED)}
+        killed = {c['Id'] for c in listed(status=['exited'],
+                                          exited=[_KILLED])}
         self._oom = {cid: oom for cid, oom in self._oom.items()
                      if cid in killed}
         for uuid in exited:

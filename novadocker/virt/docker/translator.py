@@ -38,6 +38,11 @@ def owner_labels(host):
     return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_HOST: host}
 
 
+def label_filter(labels):
+    """``labels`` as the ``label`` filter of Docker's list and events."""
+    return ['%s=%s' % kv for kv in sorted(labels.items())]
+
+
 def instance_labels(instance, host):
     labels = owner_labels(host)
     labels[LABEL_UUID] = instance.uuid
@@ -128,15 +133,9 @@ def join_network(args, sandbox_id, files):
     The container takes its hostname from the sandbox: Docker refuses a
     hostname together with a ``container:`` network mode.
     """
-    args = dict(args)
+    args = with_mounts(args, files)
     args.pop('hostname', None)
-    host_config = dict(args['host_config'])
-    host_config['network_mode'] = 'container:%s' % sandbox_id
-    host_config['mounts'] = list(host_config.get('mounts') or []) + [
-        {'Type': 'bind', 'Source': source, 'Target': target,
-         'ReadOnly': True}
-        for target, source in sorted(files.items())]
-    args['host_config'] = host_config
+    args['host_config']['network_mode'] = 'container:%s' % sandbox_id
     return args
 
 
