@@ -17,6 +17,10 @@ gaps:
 * ``download(context, image_id)`` returns an iterator of chunks of at most
   ``CHUNK`` bytes; with ``data=`` it writes the chunks to that file object,
   with ``dst_path=`` to that file, and then returns None.
+* nova's glanceclient wrapper (``GlanceClientWrapper.call``), which the
+  driver uses to download without glanceclient's own checksum, answers
+  ``data`` the way glanceclient does: a body whose ``wrapped`` is None when
+  the image has no data, else the chunks, unchecked.
 
 Use it through ``tests.functional.base.DockerFunctionalTestCase`` (its
 ``GLANCE_FIXTURE`` attribute), or on its own::
@@ -56,12 +60,25 @@ def _read_all(data):
     return b''.join(parts), reads
 
 
+class _Body(object):
+    """glanceclient's answer to ``data``: the chunks, or ``wrapped`` None
+    (HTTP 204) for an image without data."""
+
+    def __init__(self, chunks):
+        self.wrapped = chunks
+
+    def __iter__(self):
+        return iter(self.wrapped)
+
+
 class StreamingGlanceFixture(glance_fixtures.GlanceFixture):
     """GlanceFixture that stores uploaded data and streams downloads."""
 
     def setUp(self):
         super().setUp()
         self.reads = 0
+        self.test.stub_out('nova.image.glance.GlanceClientWrapper.call',
+                           self._client_call)
 
     def image_data(self, image_id):
         """The bytes stored for ``image_id`` (b'' when it has none)."""
@@ -99,6 +116,17 @@ class StreamingGlanceFixture(glance_fixtures.GlanceFixture):
         body = self.image_data(image_id)
         for start in range(0, len(body), CHUNK):
             yield body[start:start + CHUNK]
+
+    def _client_call(self, _wrapper, context, version, method,
+                     controller=None, args=None, kwargs=None):
+        if (controller or 'images', method) != ('images', 'data'):
+            raise NotImplementedError('glanceclient %s.%s is not faked'
+                                      % (controller, method))
+        image_id, = args
+        self.show(context, image_id)
+        if image_id not in self._imagedata:
+            return _Body(None)
+        return _Body(self._chunks(image_id))
 
     def download(self, context, image_id, data=None, dst_path=None,
                  trusted_certs=None):

@@ -224,7 +224,11 @@ class SerialConsoleTest(base.DockerFunctionalTestCase):
 
     def test_ports_released_when_compute_restarts(self):
         server = self._shell_server(tty=True)
-        self._terminal(server)
+        # Talk through the terminal first: then the console proxy is done
+        # validating the port with nova-compute.
+        term = self._terminal(server)
+        term.send(b'echo hi\n')
+        term.read_until(HI)
         self.assertEqual(1, len(self._allocated()))
         # A real nova-compute stopping also shuts its thread pools down for
         # good; this process goes on, so keep them (as nova's own graceful

@@ -264,13 +264,14 @@ class DockerClient(object):
     def load_image(self, data):
         """Stream a ``docker save`` tarball (an iterable of bytes) in.
 
-        Returns the engine's progress messages once the load has finished.
+        Loads quietly (no per-layer progress bars; the caller logs its own
+        progress) and returns the engine's messages once it has finished.
         An error that the engine reports in the stream (``error``) or as the
         whole answer (``message``) is raised as DockerServerError.
         """
         what = 'image load'
         with self._translated(what):
-            messages = list(self._api.load_image(data))
+            messages = list(self._api.load_image(data, quiet=True))
         for message in messages:
             reason = message.get('error') or message.get('message')
             if reason:

@@ -256,6 +256,7 @@ class Consoles(object):
         self._client = client
         self._endpoints = {}
         self._lock = threading.Lock()
+        self._stopped = False
 
     def get(self, instance):
         """The instance's ``ConsoleSerial``, opening its endpoint first
@@ -265,6 +266,10 @@ class Consoles(object):
         # InstanceNotFound when the container is gone.
         self._containers.inspect(instance)
         with self._lock:
+            if self._stopped:
+                # nova-compute is stopping: a late request (the console
+                # proxy validating a port) must not open a new listener.
+                raise nova_exception.ConsoleNotAvailable()
             endpoint = self._endpoints.get(instance.uuid)
             if endpoint is None or not endpoint.alive:
                 if endpoint is not None:
@@ -315,9 +320,16 @@ class Consoles(object):
         if endpoint is not None:
             self._close(endpoint)
 
-    def release_all(self):
+    def start(self):
+        """Open endpoints on demand (again, after :meth:`stop`)."""
+        with self._lock:
+            self._stopped = False
+
+    def stop(self):
+        """Close every endpoint, release its port and open no more."""
         with self._lock:
             endpoints, self._endpoints = list(self._endpoints.values()), {}
+            self._stopped = True
         for endpoint in endpoints:
             self._close(endpoint)
 

@@ -99,13 +99,14 @@ class DockerDriver(driver.ComputeDriver):
             raise exception.HypervisorUnavailable(message=str(e)) from e
         LOG.info('Using Docker %s (API %s) at %s', version.get('Version'),
                  version.get('ApiVersion'), self._client.url)
+        self._consoles.start()
         if CONF.docker.watch_events:
             self._events = events.EventWatcher(self._client, CONF.host,
                                                self.emit_event)
             self._events.start()
 
     def cleanup_host(self, host):
-        self._consoles.release_all()
+        self._consoles.stop()
         if self._events is not None:
             self._events.stop()
             self._events = None

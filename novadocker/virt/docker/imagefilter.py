@@ -34,10 +34,11 @@ from novadocker.virt.docker import imagetar
 JSON_MEMBER_LIMIT = 8 * 1024 * 1024
 JSON_TOTAL_LIMIT = 32 * 1024 * 1024
 _JSON_START = (b'{', b'[', b' ', b'\n', b'\r', b'\t')
-# Output is sent to Docker in pieces of about this size (fewer, larger
-# HTTP chunks than Glance's 64 KiB).
-OUT_CHUNK = 1024 * 1024
-HASH_QUEUE = 32      # chunks waiting for the hashing thread
+# Output goes to Docker in the source's own chunks when they pass through
+# whole (no copy); pieces smaller than this are joined first.
+MIN_OUT = 64 * 1024
+HASH_BATCH = 1024 * 1024   # bytes handed to the hashing thread at a time
+HASH_QUEUE = 8             # batches waiting for it (8 MiB at most)
 HASH_WAIT = 600      # seconds the hashing thread may lag at the end
 _DROPPED = (imagelayout.DOCKER_MANIFEST, imagelayout.LEGACY_REPOSITORIES)
 
@@ -56,11 +57,14 @@ class _HashThread(object):
 
     hashlib releases the GIL while it hashes, so the checksums are
     computed while the main thread parses and sends the previous chunks.
+    Chunks are handed over in batches of about HASH_BATCH bytes, so the
+    two threads meet a few times per MiB rather than once per chunk.
     """
 
     def __init__(self, hashers):
         self._hashers = hashers
-        self._chunks = queue.Queue(maxsize=HASH_QUEUE)
+        self._batch, self._batched = [], 0
+        self._batches = queue.Queue(maxsize=HASH_QUEUE)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name='image-checksum')
@@ -69,25 +73,46 @@ class _HashThread(object):
     def _run(self):
         while not self._stopped.is_set():
             try:
-                chunk = self._chunks.get(timeout=1)
+                batch = self._batches.get(timeout=1)
             except queue.Empty:
                 continue
-            if chunk is None:
+            if batch is None:
                 return
+            data = b''.join(batch)
             for hasher in self._hashers:
-                hasher.update(chunk)
+                hasher.update(data)
 
     def update(self, chunk):
-        self._chunks.put(chunk)
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= HASH_BATCH:
+            self._batches.put(self._batch)
+            self._batch, self._batched = [], 0
 
     def finish(self):
         """Wait until every chunk is hashed; False if it took too long."""
-        self._chunks.put(None)
+        if self._batch:
+            self._batches.put(self._batch)
+            self._batch, self._batched = [], 0
+        self._batches.put(None)
         self._thread.join(HASH_WAIT)
         return not self._thread.is_alive()
 
     def stop(self):
         self._stopped.set()
+
+
+class _NoHashing(object):
+    """Stands in for :class:`_HashThread` when there is nothing to check."""
+
+    def update(self, chunk):
+        pass
+
+    def finish(self):
+        return True
+
+    def stop(self):
+        pass
 
 
 def strongest(checksums):
@@ -144,18 +169,24 @@ class ImageFilter(object):
 
     def filter(self, chunks):
         """Yield the bytes to send to ``docker load``."""
-        hashing = _HashThread([h for _a, _e, h in self._hashes])
+        hashers = [h for _a, _e, h in self._hashes]
+        hashing = _HashThread(hashers) if hashers else _NoHashing()
         try:
             pending, size = [], 0
             for chunk in chunks:
                 if not chunk:
                     continue
+                chunk = bytes(chunk)
                 self.bytes_in += len(chunk)
                 hashing.update(chunk)
-                for piece in self._process(chunk):
-                    pending.append(piece)
-                    size += len(piece)
-                if size >= OUT_CHUNK:
+                pieces = self._process(chunk)
+                passed = sum(len(p) for p in pieces)
+                if passed == len(chunk) >= MIN_OUT and not pending:
+                    yield chunk     # passed through whole: no copy
+                    continue
+                pending.extend(pieces)
+                size += passed
+                if size >= MIN_OUT:
                     yield b''.join(pending)
                     pending, size = [], 0
             if not hashing.finish():

@@ -16,12 +16,12 @@ import re
 import nova.conf
 from nova import exception as nova_exception
 from nova.i18n import _
-from nova.image import glance
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from novadocker.virt.docker import exception
+from novadocker.virt.docker import glancedata
 from novadocker.virt.docker import imagefilter
 from novadocker.virt.docker import imagepipe
 
@@ -133,7 +133,7 @@ class ImageStore(object):
     @property
     def image_api(self):
         if self._image_api is None:
-            self._image_api = glance.API()
+            self._image_api = glancedata.GlanceImages()
         return self._image_api
 
     def _exists(self, ref, named=False):

@@ -440,6 +440,7 @@ def test_load_image_streams_the_tarball_in(http, client):
     assert client.load_image(tarball()) == progress
     assert sent == [b'a' * 10, b'b' * 10]
     assert received == [b'a' * 10 + b'b' * 10]
+    assert http.last_request.qs == {'quiet': ['true']}
 
 
 @pytest.mark.parametrize('message', [{'error': 'unexpected EOF'},

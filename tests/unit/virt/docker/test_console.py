@@ -234,7 +234,7 @@ class ConsolesTest(test.NoDBTestCase):
                    port_range='%d:%d' % self.range, group='serial_console')
         self.containers = _Containers()
         self.consoles = console.Consoles(self.containers, client=None)
-        self.addCleanup(self.consoles.release_all)
+        self.addCleanup(self.consoles.stop)
         ctx = context.get_admin_context()
         self.instances = [fake_instance.fake_instance_obj(ctx)
                           for _ in range(4)]
@@ -272,12 +272,19 @@ class ConsolesTest(test.NoDBTestCase):
         self.assertEqual({self.instances[1].uuid: port},
                          self.consoles.ports())
 
-    def test_release_all(self):
+    def test_stop_releases_all_and_opens_no_more_until_started(self):
         for i in self.instances[:2]:
             self.consoles.get(i)
-        self.consoles.release_all()
+        self.consoles.stop()
         self.assertEqual(set(), self._allocated())
         self.assertEqual({}, self.consoles.ports())
+        # A late request while nova-compute stops opens nothing.
+        self.assertRaises(exception.ConsoleNotAvailable, self.consoles.get,
+                          self.instances[0])
+        self.assertEqual(set(), self._allocated())
+        self.consoles.start()
+        port = self.consoles.get(self.instances[0]).port
+        self.assertEqual({port}, self._allocated())
 
     def test_missing_container_takes_no_port(self):
         self.containers.gone.add(self.instances[0].uuid)

@@ -238,7 +238,7 @@ def test_abandoned_filter_stops_its_hashing_thread():
     data = tb.docker_archive([tb.layer_tar({'big': b'b' * (3 << 20)})])
     f = imagefilter.ImageFilter('img-1', [('md5', '0' * 32)])
     gen = f.filter(data[i:i + 65536] for i in range(0, len(data), 65536))
-    assert len(next(gen)) >= imagefilter.OUT_CHUNK
+    assert len(next(gen)) >= imagefilter.MIN_OUT
     assert threading.active_count() > before
     gen.close()
     for _ in range(50):
