@@ -2,10 +2,13 @@
 report its peak memory (used by the integration test and benchmark).
 
 ``python -m tests.image_load_child <docker url> <glance id> <size|path>
-[--no-checksums]``: a size in bytes generates an image (busybox plus one
-big file) served chunk by chunk the way glanceclient serves one (64 KiB
-pieces); a path serves that tarball file the same way, with Glance's md5
-``checksum`` and sha512 ``os_hash_value`` (unless ``--no-checksums``).
+[--no-checksums | --glance-url URL]``: a size in bytes generates an image
+(busybox plus one big file) served chunk by chunk the way glanceclient
+serves one (64 KiB pieces); a path serves that tarball file the same way,
+with Glance's md5 ``checksum`` and sha512 ``os_hash_value`` (unless
+``--no-checksums``). With ``--glance-url`` the image (``<glance id>`` there)
+comes through the driver's real Glance path instead: nova's glance.API and
+glanceclient over HTTP from that URL (``tests.glance_http``).
 
 It prints one JSON line: bytes streamed, seconds, the Docker image ID, the
 process's peak RSS (``VmHWM``) before and after the load and its RSS just
@@ -101,16 +104,33 @@ class FileGlance(object):
             yield from iter(lambda: f.read(GLANCE_CHUNK), b'')
 
 
-def main(url, glance_id, source, checksums=True):
+def _over_http(glance_url):
+    """The driver's own image source and a user context, for Glance at
+    ``glance_url``."""
+    from nova import context as nova_context
+    from novadocker.virt.docker import images
+
+    images.CONF.set_override('api_servers', [glance_url], group='glance')
+    images.CONF.set_override('num_retries', 0, group='glance')
+    return nova_context.RequestContext('bench', 'bench', auth_token='bench',
+                                       is_admin=False)
+
+
+def main(url, glance_id, source, checksums=True, glance_url=None):
     """``source``: a size in bytes (generated image) or a tarball path;
     ``checksums=False`` leaves Glance's checksums out of the file's
-    metadata (to tell their cost from the rest)."""
+    metadata (to tell their cost from the rest); ``glance_url``: load
+    through nova's Glance API and glanceclient from there."""
     from novadocker.virt.docker import client as docker_client
     from novadocker.virt.docker import images
 
     images.CONF([], project='nova', default_config_files=[])
     images.CONF.set_override('shared_directory', None, group='docker')
-    if source.isdigit():
+    context = None
+    if glance_url:
+        context = _over_http(glance_url)
+        glance, total, expected = None, os.path.getsize(source), None
+    elif source.isdigit():
         big = image_tarballs.BigImage(test_images.busybox_rootfs(),
                                       int(source), seed=glance_id.encode())
         glance, total = GeneratedGlance(glance_id, big), big.total
@@ -126,7 +146,7 @@ def main(url, glance_id, source, checksums=True):
     before = vm_hwm_kib()
     rss_before = vm_rss_kib()
     start = time.monotonic()
-    ref = store.load(None, glance_id)
+    ref = store.load(context, glance_id)
     seconds = time.monotonic() - start
     print(json.dumps({'bytes': total, 'seconds': seconds, 'ref': ref,
                       'image_id': store._client.inspect_image(ref)['Id'],
@@ -137,5 +157,8 @@ def main(url, glance_id, source, checksums=True):
 
 
 if __name__ == '__main__':
+    options = sys.argv[4:]
     main(sys.argv[1], sys.argv[2], sys.argv[3],
-         checksums=sys.argv[4:] != ['--no-checksums'])
+         checksums='--no-checksums' not in options,
+         glance_url=(options[options.index('--glance-url') + 1]
+                     if '--glance-url' in options else None))
