@@ -4,9 +4,12 @@
 Starts Nova's own services in this process (REST API, conductor,
 scheduler, Placement and a nova-compute running
 ``compute_driver = novadocker.virt.docker.DockerDriver``) against the Docker
-engine at ``$DOCKER_HOST``, boots a server from a ``container_format=docker``
-Glance image, shows the server, its container and its console output, then
-deletes the server and shows that the container is gone.
+engine at ``$DOCKER_HOST``, uploads ``docker save`` of the local busybox
+image to Glance under a name Docker does not know, boots a server from that
+``container_format=docker`` image (the first boot streams it from Glance
+into Docker, checksum checked), shows the server, its container and its
+console output, then deletes the server and shows that the container is
+gone.
 
 Run it through ``tools/dev.sh demo``, which starts a private Docker engine
 and sets ``$DOCKER_HOST``.  Nova's own log goes to a file (its path is
@@ -33,6 +36,7 @@ monkey_patch.patch()
 from nova.compute import power_state  # noqa: E402
 from nova.tests.functional.api import client as api_client  # noqa: E402
 
+from novadocker.virt.docker import images  # noqa: E402
 from novadocker.virt.docker import translator  # noqa: E402
 from tests.functional import base  # noqa: E402
 
@@ -41,6 +45,7 @@ OUT = sys.stdout
 COMMAND = ('sh -c \'trap "exit 0" TERM; '
            'echo "hello from $(hostname): GREETING=$GREETING"; '
            'sleep 100000 & wait\'')
+GLANCE_NAME = 'Demo Busybox (saved)'
 
 
 def say(text=''):
@@ -78,10 +83,15 @@ class Demo(base.DockerFunctionalTestCase):
              'placement, nova-compute on host %s with compute_driver=%s'
              % (self.host, base.DRIVER))
 
-        image = self.create_docker_image(name=self.busybox, command=COMMAND)
-        step('Glance image %s: name=%s container_format=%s '
-             'os_command_line=%r'
-             % (image['id'], image['name'], image['container_format'],
+        tarball = b''.join(self.docker.get_image(self.busybox))
+        image = self.create_docker_image(name=GLANCE_NAME, command=COMMAND,
+                                         data=tarball)
+        local = images.image_ref(image['id'])
+        self.addCleanup(self._untag, local)
+        step('Glance image %s: name=%r (unknown to Docker), %d bytes of '
+             '`docker save %s`, container_format=%s, os_command_line=%r'
+             % (image['id'], image['name'], len(tarball), self.busybox,
+                image['container_format'],
                 image['properties']['os_command_line']))
         flavor = self.create_flavor(memory_mb=128, vcpus=1, disk=1,
                                     name='demo.tiny')
@@ -101,6 +111,9 @@ class Demo(base.DockerFunctionalTestCase):
         if info is None:
             raise AssertionError('no container for server %s'
                                  % server['id'])
+        step('Docker image %s: %s, streamed from Glance on this first '
+             'boot with its checksum checked'
+             % (local, self.docker.inspect_image(local)['Id']))
         step('Container: ' + container_line(info))
         step('Container labels: ' + ', '.join(
             '%s=%s' % kv for kv in sorted(info['Config']['Labels'].items())))
@@ -125,6 +138,14 @@ class Demo(base.DockerFunctionalTestCase):
                 'gone' if gone else 'STILL THERE'))
         if not gone:
             raise AssertionError('the container outlived its server')
+
+    def _untag(self, ref):
+        # The image cache would prune the tag once unused; the demo leaves
+        # nothing behind at once. The busybox image keeps its own tag.
+        try:
+            self.docker.remove_image(ref)
+        except Exception:
+            pass
 
 
 def main():
