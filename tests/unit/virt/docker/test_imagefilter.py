@@ -247,3 +247,20 @@ def test_abandoned_filter_stops_its_hashing_thread():
         import time
         time.sleep(0.1)
     assert threading.active_count() <= before
+
+
+def test_big_chunks_pass_through_uncopied_small_ones_are_joined():
+    data = tb.docker_archive([tb.layer_tar({'big': b'b' * (1 << 20)})])
+    step = imagefilter.MIN_OUT
+    chunks = [data[i:i + step] for i in range(0, len(data), step)]
+    f = imagefilter.ImageFilter('img-1', [('sha512',
+                                           hashlib.sha512(data).hexdigest())])
+    out = list(f.filter(iter(chunks)))
+    # The big file's chunks go to Docker as the very objects that came in.
+    assert sum(any(o is c for c in chunks) for o in out) >= 10
+    _members(b''.join(out))
+
+    f = imagefilter.ImageFilter('img-1')
+    out = list(f.filter(data[i:i + 100] for i in range(0, len(data), 100)))
+    assert all(len(o) >= imagefilter.MIN_OUT for o in out[:-1])
+    assert len(out) < len(data) // imagefilter.MIN_OUT + 2
