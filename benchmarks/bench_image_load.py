@@ -194,7 +194,8 @@ def bench(api, url, size_mib, rounds, workdir, glance):
             else:
                 seconds, mib = driver_load(
                     api, url, path, big,
-                    ['--no-checksums'] if side == 'nosum' else [])
+                    ['--no-checksums'] if side == 'nosum' else
+                    ['--digests', json.dumps(sums)])
             times[side].append(seconds)
             growth.append(mib)
         hashing.append(sha512_seconds(path))

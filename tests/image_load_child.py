@@ -2,11 +2,13 @@
 report its peak memory (used by the integration test and benchmark).
 
 ``python -m tests.image_load_child <docker url> <glance id> <size|path>
-[--no-checksums | --glance-url URL]``: a size in bytes generates an image
-(busybox plus one big file) served chunk by chunk the way glanceclient
-serves one (64 KiB pieces); a path serves that tarball file the same way,
-with Glance's md5 ``checksum`` and sha512 ``os_hash_value`` (unless
-``--no-checksums``). With ``--glance-url`` the image (``<glance id>`` there)
+[--no-checksums | --digests JSON | --glance-url URL]``: a size in bytes
+generates an image (busybox plus one big file) served chunk by chunk the
+way glanceclient serves one (64 KiB pieces); a path serves that tarball
+file the same way, with Glance's md5 ``checksum`` and sha512
+``os_hash_value`` (unless
+``--no-checksums``; ``--digests`` gives them, computed once by the
+caller). With ``--glance-url`` the image (``<glance id>`` there)
 comes through the driver's real Glance path instead: nova's glance.API and
 glanceclient over HTTP from that URL (``tests.glance_http``).
 
@@ -16,7 +18,6 @@ before it, in KiB; the load's memory growth is ``hwm_after - rss_before``.
 """
 
 import os
-import sys
 import time
 
 os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
@@ -25,9 +26,10 @@ from nova import monkey_patch  # noqa: E402
 
 monkey_patch.patch()
 
-import hashlib  # noqa: E402
+import argparse  # noqa: E402
 import json  # noqa: E402
 
+from tests import glance_http  # noqa: E402
 from tests import image_tarballs  # noqa: E402
 from tests import images as test_images  # noqa: E402
 
@@ -80,19 +82,15 @@ class GeneratedGlance(object):
 
 
 class FileGlance(object):
-    """A tarball file served as Glance serves it, with Glance's checksums
-    (md5 ``checksum`` and sha512 ``os_hash_value``)."""
+    """A tarball file served as Glance serves it, with Glance's checksum
+    fields ``checksums`` (``glance_http.digests`` of the file when None;
+    ``{}`` for none)."""
 
-    def __init__(self, path):
+    def __init__(self, path, checksums=None):
         self.path = path
-        md5, sha512 = hashlib.md5(), hashlib.sha512()
-        with open(path, 'rb') as f:
-            for chunk in iter(lambda: f.read(1024 * 1024), b''):
-                md5.update(chunk)
-                sha512.update(chunk)
-        self.meta = {'size': os.path.getsize(path),
-                     'checksum': md5.hexdigest(), 'os_hash_algo': 'sha512',
-                     'os_hash_value': sha512.hexdigest()}
+        if checksums is None:
+            checksums = glance_http.digests(path=path)
+        self.meta = dict(checksums, size=os.path.getsize(path))
         self.downloads = 0
 
     def get(self, context, image_id):
@@ -116,11 +114,12 @@ def _over_http(glance_url):
                                        is_admin=False)
 
 
-def main(url, glance_id, source, checksums=True, glance_url=None):
+def main(url, glance_id, source, checksums=None, glance_url=None):
     """``source``: a size in bytes (generated image) or a tarball path;
-    ``checksums=False`` leaves Glance's checksums out of the file's
-    metadata (to tell their cost from the rest); ``glance_url``: load
-    through nova's Glance API and glanceclient from there."""
+    ``checksums``: Glance's checksum fields for the file (computed when
+    None, ``{}`` to leave them out and tell their cost from the rest);
+    ``glance_url``: load through nova's Glance API and glanceclient from
+    there."""
     from novadocker.virt.docker import client as docker_client
     from novadocker.virt.docker import images
 
@@ -136,10 +135,7 @@ def main(url, glance_id, source, checksums=True, glance_url=None):
         glance, total = GeneratedGlance(glance_id, big), big.total
         expected = big.image_id
     else:
-        glance = FileGlance(source)
-        if not checksums:
-            for key in ('checksum', 'os_hash_algo', 'os_hash_value'):
-                glance.meta.pop(key)
+        glance = FileGlance(source, checksums)
         total, expected = glance.meta['size'], None
     store = images.ImageStore(docker_client.DockerClient(url),
                               image_api=glance)
@@ -156,9 +152,20 @@ def main(url, glance_id, source, checksums=True, glance_url=None):
                       'hwm_after_kib': vm_hwm_kib()}))
 
 
+def parse_args():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('url')
+    parser.add_argument('glance_id')
+    parser.add_argument('source')
+    parser.add_argument('--no-checksums', action='store_true')
+    parser.add_argument('--digests', type=json.loads,
+                        help="Glance's checksum fields as JSON")
+    parser.add_argument('--glance-url')
+    return parser.parse_args()
+
+
 if __name__ == '__main__':
-    options = sys.argv[4:]
-    main(sys.argv[1], sys.argv[2], sys.argv[3],
-         checksums='--no-checksums' not in options,
-         glance_url=(options[options.index('--glance-url') + 1]
-                     if '--glance-url' in options else None))
+    args = parse_args()
+    main(args.url, args.glance_id, args.source,
+         checksums={} if args.no_checksums else args.digests,
+         glance_url=args.glance_url)

@@ -123,16 +123,18 @@ class StreamingGlanceFixture(glance_fixtures.GlanceFixture):
             raise NotImplementedError('glanceclient %s.%s is not faked'
                                       % (controller, method))
         image_id, = args
+        return _Body(self._data(context, image_id))
+
+    def _data(self, context, image_id):
+        """The image's chunks, or None (Glance's 204) without data."""
         self.show(context, image_id)
         if image_id not in self._imagedata:
-            return _Body(None)
-        return _Body(self._chunks(image_id))
+            return None
+        return self._chunks(image_id)
 
     def download(self, context, image_id, data=None, dst_path=None,
                  trusted_certs=None):
-        self.show(context, image_id)
-        if image_id not in self._imagedata:
-            # Glance answers 204 No Content for an image without data.
+        if self._data(context, image_id) is None:
             raise exception.ImageUnacceptable(
                 image_id=image_id, reason='Image has no associated data')
         if data is None and dst_path is None:
