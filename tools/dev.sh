@@ -9,6 +9,16 @@
 # bridge, no iptables) and Open vSwitch if it is not running, runs the
 # command against them, and on exit stops exactly what it started.  Run as
 # root.
+#
+# Environment:
+#   NOVADOCKER_ENGINE        which dockerd to start: "system" (default,
+#                            Debian 12's docker.io 20.10) or "docker26"
+#                            (Debian 13's docker.io 26.1 and containerd,
+#                            fetched and cached by tools/engine.sh, run with
+#                            Debian 12's runc)
+#   NOVADOCKER_DOCKERD_ARGS  extra dockerd arguments, split on blanks, e.g.
+#                            "--userns-remap=default" or
+#                            "--config-file tools/containerd-store.json"
 
 set -euo pipefail
 
@@ -16,6 +26,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=$ROOT/.venv
 OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
 DOCKERD_WAIT=60
+ENGINE=${NOVADOCKER_ENGINE:-system}
+DOCKERD_ARGS=${NOVADOCKER_DOCKERD_ARGS:-}
 
 RUN_DIR=
 DOCKERD_PID=
@@ -51,12 +63,34 @@ dockerd_alive() {
     kill -0 "$DOCKERD_PID" 2>/dev/null
 }
 
+# Put the chosen engine's dockerd (and its containerd) first on PATH, so
+# that this script and the tests' own extra daemons start the same engine.
+select_engine() {
+    local root
+    case $ENGINE in
+        system) ;;
+        docker26)
+            root=$(bash "$ROOT/tools/engine.sh" docker26)
+            export PATH=$root/usr/sbin:$root/usr/bin:$PATH
+            ;;
+        *)
+            log "unknown NOVADOCKER_ENGINE=$ENGINE (system or docker26)"
+            return 2
+            ;;
+    esac
+    export NOVADOCKER_ENGINE=$ENGINE
+    log "engine $ENGINE: $(dockerd --version)"
+}
+
 start_dockerd() {
+    local extra=()
+    read -r -a extra <<< "$DOCKERD_ARGS"
     RUN_DIR=$(mktemp -d /tmp/novadocker-dev.XXXXXX)
     export DOCKER_HOST=unix://$RUN_DIR/docker.sock
     dockerd --data-root "$RUN_DIR/data" --exec-root "$RUN_DIR/exec" \
         -H "$DOCKER_HOST" --pidfile "$RUN_DIR/pid" \
         --bridge=none --iptables=false --ip-masq=false \
+        "${extra[@]}" \
         >"$RUN_DIR/dockerd.log" 2>&1 </dev/null &
     DOCKERD_PID=$!
     local i
@@ -161,6 +195,7 @@ main() {
     trap cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    select_engine
     start_dockerd
     start_ovs
     case $cmd in
