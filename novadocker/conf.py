@@ -115,6 +115,17 @@ Follow the Docker event stream so that a container which stops outside
 Nova (it exits, is killed or runs out of memory) is reported to Nova at
 once, instead of at the next power state sync.
 """),
+    cfg.StrOpt('crash_dump_signal',
+               default='SIGQUIT',
+               regex=r'^SIG[A-Z0-9+-]+$',
+               help="""
+The signal ``openstack server dump create`` (Nova's trigger_crash_dump)
+sends to the main process of a running instance's container.
+
+A name such as ``SIGQUIT`` (the default: a JVM prints its thread dump, many
+runtimes dump core), ``SIGABRT`` or ``SIGUSR1``. What the process does with
+it is up to the image; a process that ignores the signal does nothing.
+"""),
 ]
 
 image_opts = [
@@ -197,6 +208,21 @@ it is closed.
 """),
 ]
 
+network_opts = [
+    cfg.StrOpt('network_binding_host',
+               help="""
+The host name Neutron binds this compute's ports to.
+
+Unset (the default): the compute's own ``host``, as for any driver. Set it
+to run a Docker nova-compute beside another compute service (e.g. libvirt)
+on the same machine: give each its own ``[DEFAULT] host`` and set this to
+the ``host`` of the Neutron agent that already serves the machine (the
+other compute's name). Neutron then binds the Docker instances' ports to
+that agent, and one Open vSwitch agent serves both computes. See
+``doc/heterogeneous-cloud.rst``.
+"""),
+]
+
 periodic_opts = [
     cfg.IntOpt('state_cache_seconds',
                default=10,
@@ -215,7 +241,8 @@ it (Docker events still report changes at once, see ``watch_events``).
 ]
 
 ALL_OPTS = (connection_opts + container_opts + image_opts +
-            instance_files_opts + console_opts + periodic_opts)
+            instance_files_opts + console_opts + network_opts +
+            periodic_opts)
 
 
 def register_opts(conf):

@@ -214,3 +214,26 @@ def link_names(netns_path):
     """Names of the links inside a network namespace."""
     with _in_netns(netns_path) as ipr:
         return sorted(link.get_attr('IFLA_IFNAME') for link in ipr.get_links())
+
+
+_LINK_COUNTERS = ('rx_bytes', 'rx_packets', 'rx_errors', 'rx_dropped',
+                  'tx_bytes', 'tx_packets', 'tx_errors', 'tx_dropped')
+
+
+@novadocker.privsep.sys_admin_pctxt.entrypoint
+def link_stats(netns_path):
+    """Name, MAC address and traffic counters of each link in a network
+    namespace other than loopback."""
+    with _in_netns(netns_path) as ipr:
+        found = []
+        for link in ipr.get_links():
+            name = link.get_attr('IFLA_IFNAME')
+            if name == 'lo':
+                continue
+            stats = (link.get_attr('IFLA_STATS64') or
+                     link.get_attr('IFLA_STATS') or {})
+            entry = {'name': name,
+                     'address': link.get_attr('IFLA_ADDRESS')}
+            entry.update((key, stats.get(key)) for key in _LINK_COUNTERS)
+            found.append(entry)
+        return sorted(found, key=lambda e: e['name'])

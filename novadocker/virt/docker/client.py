@@ -21,10 +21,13 @@ import contextlib
 import itertools
 import os
 import socket
+import ssl
 import threading
+import time
 
 import docker
 from docker import errors as docker_errors
+from docker.utils import socket as docker_socket
 from oslo_log import log as logging
 import requests
 import urllib3
@@ -217,15 +220,65 @@ class DockerClient(object):
         params = {'stdin': 1, 'stdout': 1, 'stderr': 1, 'stream': 1}
         with self._translated(what):
             raw = self._api.attach_socket(ref, params=params)
+        # TLS gives the SSL socket itself; a unix or plain TCP connection
+        # comes wrapped as an IO object, and we take a socket of our own on
+        # the same connection.
+        sock = self._own_socket(raw)
+        sock.settimeout(None)
+        return sock
+
+    def stats(self, ref):
+        """One sample of the container's resource use: a single answer,
+        no stream (and no second sample where the engine can skip it)."""
+        kwargs = {}
+        if docker.utils.version_gte(self._api.api_version, '1.41'):
+            kwargs['one_shot'] = True
+        return self._call('container stats %s' % ref, 'stats', ref,
+                          stream=False, **kwargs)
+
+    def exec_with_input(self, ref, command, data, timeout):
+        """Run ``command`` (a list, no shell) in the running container as
+        root with ``data`` on its stdin; returns ``(exit code, output)``.
+
+        Waits at most ``timeout`` seconds for the command to finish; a
+        command still running then is reported with exit code None.
+        """
+        what = 'container exec %s' % ref
+        with self._translated(what):
+            exec_id = self._api.exec_create(ref, command, stdin=True,
+                                            user='root')['Id']
+            raw = self._api.exec_start(exec_id, socket=True)
+        sock = self._own_socket(raw)
+        output = b''
+        try:
+            sock.settimeout(timeout)
+            sock.sendall(data)
+            # EOF on the command's stdin; the output stays readable on a
+            # plain socket (TLS cannot half-close, so it is not read there).
+            sock.shutdown(socket.SHUT_WR)
+            if not isinstance(sock, ssl.SSLSocket):
+                output = b''.join(
+                    chunk for _stream, chunk in
+                    docker_socket.frames_iter(sock, tty=False))
+        except OSError as e:
+            raise _translate(self.url, what, e) from e
+        finally:
+            sock.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self._call(what, 'exec_inspect', exec_id)
+            if not state.get('Running'):
+                return state.get('ExitCode'), output
+            if time.monotonic() >= deadline:
+                return None, output
+            time.sleep(0.1)
+
+    @staticmethod
+    def _own_socket(raw):
         if isinstance(raw, socket.socket):
-            # TLS: the SSL socket itself.
-            raw.settimeout(None)
             return raw
-        # A unix or plain TCP connection, wrapped as an IO object: take a
-        # socket of our own on the same connection.
         sock = socket.socket(fileno=os.dup(raw.fileno()))
         raw.close()
-        sock.settimeout(None)
         return sock
 
     def commit(self, ref, repository, tag):

@@ -38,6 +38,7 @@ import time
 from nova.console import serial as serial_ports
 from nova.console import type as console_type
 from nova import exception as nova_exception
+from nova.i18n import _
 import nova.conf
 from oslo_log import log as logging
 
@@ -49,6 +50,17 @@ WRITE_TIMEOUT = 10.0
 ACCEPT_POLL = 0.5
 BIND_ATTEMPTS = 5
 NOT_RUNNING = b'\r\n[the instance is not running]\r\n'
+
+
+def unavailable(kind):
+    """The answer to a graphical console (VNC, SPICE, MKS) request: a
+    container has no screen. Nova's API answers 400 with this message
+    (a plain ConsoleTypeUnavailable, which crosses RPC as it is)."""
+    return nova_exception.ConsoleTypeUnavailable(
+        message=_('Console type %s is not available for containers; use '
+                  'the serial console (openstack console url show '
+                  '--serial)') % kind)
+
 
 # Docker's multiplexed attach stream (no TTY): an 8-byte header (stream,
 # three zero bytes, payload size as a big-endian uint32), then the payload.

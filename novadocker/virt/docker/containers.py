@@ -101,6 +101,15 @@ class Containers(object):
             self._client.kill(info['Id'])
             self._client.wait(info['Id'], timeout=KILL_WAIT)
 
+    def signal(self, instance, signal):
+        """Send ``signal`` to the main process of the running container."""
+        info = self.inspect(instance)
+        if not info['State'].get('Running'):
+            raise nova_exception.InstanceNotRunning(instance_id=instance.uuid)
+        self._client.kill(info['Id'], signal=signal)
+        LOG.info('Sent %s to the container\'s main process', signal,
+                 instance=instance)
+
     def pause(self, instance):
         self._client.pause(self.inspect(instance)['Id'])
 

@@ -25,6 +25,7 @@ import nova.conf
 from nova import exception
 from nova.i18n import _
 from nova.image import glance
+from nova import objects
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
@@ -34,6 +35,7 @@ from novadocker import conf as docker_conf
 from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker import console as docker_console
 from novadocker.virt.docker import containers
+from novadocker.virt.docker import diagnostics
 from novadocker.virt.docker import events
 from novadocker.virt.docker import exception as docker_exception
 from novadocker.virt.docker import hostinfo
@@ -43,6 +45,7 @@ from novadocker.virt.docker import knobs
 from novadocker.virt.docker import mounts
 from novadocker.virt.docker.network import vifwait
 from novadocker.virt.docker.network import wiring
+from novadocker.virt.docker import password
 from novadocker.virt.docker import resize
 from novadocker.virt.docker import snapshot as docker_snapshot
 from novadocker.virt.docker import statecache
@@ -101,6 +104,8 @@ class DockerDriver(driver.ComputeDriver):
                                                  self._client)
         self._states = statecache.StateCache(
             self._client, self._containers, CONF.docker.state_cache_seconds)
+        self._diagnostics = diagnostics.Diagnostics(
+            self._client, self._containers, CONF.docker.config_drive_path)
 
     # Host
 
@@ -128,6 +133,9 @@ class DockerDriver(driver.ComputeDriver):
 
     def get_host_uptime(self):
         return hostinfo.uptime_text()
+
+    def get_host_cpu_stats(self):
+        return hostinfo.cpu_stats()
 
     def get_host_ip_addr(self):
         # Where a migration's destination is: this host (resize.py).
@@ -191,6 +199,34 @@ class DockerDriver(driver.ComputeDriver):
     def get_serial_console(self, context, instance):
         # A TCP endpoint bridged to the container's attach stream.
         return self._consoles.get(instance)
+
+    def get_vnc_console(self, context, instance):
+        raise docker_console.unavailable('vnc')
+
+    def get_spice_console(self, context, instance):
+        raise docker_console.unavailable('spice')
+
+    def get_mks_console(self, context, instance):
+        raise docker_console.unavailable('webmks')
+
+    def get_instance_diagnostics(self, instance):
+        return self._diagnostics.instance(instance)
+
+    def get_diagnostics(self, instance):
+        return self._diagnostics.legacy(instance)
+
+    def trigger_crash_dump(self, instance):
+        self._containers.signal(instance, CONF.docker.crash_dump_signal)
+
+    def set_admin_password(self, instance, new_pass):
+        password.set_password(self._client, self._containers, instance,
+                              new_pass)
+
+    def network_binding_host_id(self, context, instance):
+        # Another compute's Neutron agent may serve this machine's ports
+        # (doc/heterogeneous-cloud.rst).
+        return (CONF.docker.network_binding_host or
+                super().network_binding_host_id(context, instance))
 
     # Lifecycle
 
@@ -291,6 +327,13 @@ class DockerDriver(driver.ComputeDriver):
     def manage_image_cache(self, context, all_instances):
         with _not_ready_when_unreachable():
             self._image_cache.prune(all_instances)
+
+    def cache_image(self, context, image_id):
+        # openstack aggregate cache image: the first boot's load, ahead.
+        image_meta = objects.ImageMeta.from_dict(
+            IMAGE_API.get(context, image_id))
+        _check_format(image_meta)
+        return self._images.cache(context, image_meta)
 
     def snapshot(self, context, instance, image_id, update_task_state):
         try:

@@ -101,3 +101,33 @@ def inventory(info, disk, ratios, reserved):
         }
         for rc, total in totals.items() if total > 0
     }
+
+
+def cpu_stats_of(proc_stat, cpuinfo, ticks_per_second):
+    """Nova's host CPU statistics from the text of ``/proc/stat`` and
+    ``/proc/cpuinfo``: cumulative nanoseconds since boot and the current
+    frequency in MHz (the first CPU's; 0 when the kernel does not say)."""
+    fields = proc_stat.split('\n', 1)[0].split()
+    if not fields or fields[0] != 'cpu':
+        raise ValueError('/proc/stat does not start with the cpu line')
+    ticks = [int(v) for v in fields[1:]] + [0] * 8
+    user, nice, system, idle, iowait, irq, softirq = ticks[:7]
+
+    def ns(value):
+        return value * 1000000000 // ticks_per_second
+
+    frequency = 0
+    for line in cpuinfo.splitlines():
+        key, _sep, value = line.partition(':')
+        if key.strip() == 'cpu MHz':
+            frequency = int(float(value))
+            break
+    return {'kernel': ns(system + irq + softirq), 'idle': ns(idle),
+            'user': ns(user + nice), 'iowait': ns(iowait),
+            'frequency': frequency}
+
+
+def cpu_stats():
+    with open('/proc/stat') as stat, open('/proc/cpuinfo') as cpuinfo:
+        return cpu_stats_of(stat.read(), cpuinfo.read(),
+                            os.sysconf('SC_CLK_TCK'))

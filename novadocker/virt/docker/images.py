@@ -168,14 +168,27 @@ class ImageStore(object):
     def ensure(self, context, instance, image_meta):
         """A local reference that boots ``image_meta``, loading the image
         from the shared directory or Glance when it is missing."""
-        ref = self.find(image_meta)
-        if ref is None:
-            with lockutils.lock('novadocker-image-%s' % image_meta.id):
-                ref = self.find(image_meta)
-                if ref is None:
-                    ref = self.load(context, image_meta.id, instance)
+        ref, _loaded = self._ensure(context, instance, image_meta)
         LOG.debug('Booting Docker image %s', ref, instance=instance)
         return ref
+
+    def cache(self, context, image_meta):
+        """Load ``image_meta`` ahead of boots, the way a first boot does;
+        True if it was loaded now, False if it was already here."""
+        ref, loaded = self._ensure(context, None, image_meta)
+        LOG.info('Image %s is %s as %s', image_meta.id,
+                 'cached' if loaded else 'already cached', ref)
+        return loaded
+
+    def _ensure(self, context, instance, image_meta):
+        ref = self.find(image_meta)
+        if ref is not None:
+            return ref, False
+        with lockutils.lock('novadocker-image-%s' % image_meta.id):
+            ref = self.find(image_meta)
+            if ref is not None:
+                return ref, False
+            return self.load(context, image_meta.id, instance), True
 
     def _source(self, context, image_id, instance):
         directory = CONF.docker.shared_directory

@@ -22,6 +22,7 @@ import io
 import json
 import socket
 import struct
+import threading
 import types
 import urllib.parse
 
@@ -146,7 +147,7 @@ TESTED = {
     'update_container', 'update_resources',
     'inspect_image', 'images', 'tag', 'remove_image', 'load_image',
     'get_image', 'import_image_from_data', 'events',
-    'attach_socket',
+    'attach_socket', 'stats', 'exec_with_input',
 }
 
 
@@ -332,6 +333,59 @@ def test_attach_socket_refused(http, client, status, error):
               json={'message': 'container is not running'})
     with pytest.raises(error):
         client.attach_socket('nova-1')
+
+
+def test_stats_is_one_sample(http, client):
+    http.get(API + '/containers/nova-1/stats', json={'read': 'now'})
+    assert client.stats('nova-1') == {'read': 'now'}
+    q = query(http.last_request)
+    assert q['stream'] == ['False']
+    assert q['one-shot'] == ['True']
+
+
+def _exec_engine(http, engine_answer):
+    """An engine whose exec runs, reads stdin to EOF and answers."""
+    ours, engine = socket.socketpair()
+    conn = types.SimpleNamespace(fileno=ours.fileno, close=ours.close)
+    received = []
+
+    def run():
+        with engine:
+            data = b''
+            while True:
+                chunk = engine.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            received.append(data)
+            engine.sendall(frames(engine_answer))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    http.post(API + '/containers/nova-1/exec', json={'Id': 'e1'},
+              status_code=201)
+    http.post(API + '/exec/e1/start', raw=streamed(raw=conn))
+    return thread, received
+
+
+def test_exec_with_input_feeds_stdin_and_closes_it(http, client):
+    thread, received = _exec_engine(http, b'done\n')
+    http.get(API + '/exec/e1/json', json={'Running': False, 'ExitCode': 3})
+    assert client.exec_with_input('nova-1', ['chpasswd'], b'root:pw\n',
+                                  5) == (3, b'done\n')
+    thread.join(5)
+    assert received == [b'root:pw\n']
+    create = http.request_history[1].json()
+    assert create['Cmd'] == ['chpasswd']
+    assert create['User'] == 'root'
+    assert create['AttachStdin'] is True
+
+
+def test_exec_with_input_still_running_is_none(http, client):
+    thread, _received = _exec_engine(http, b'')
+    http.get(API + '/exec/e1/json', json={'Running': True})
+    assert client.exec_with_input('nova-1', ['x'], b'', 0.2)[0] is None
+    thread.join(5)
 
 
 def test_commit(http, client):

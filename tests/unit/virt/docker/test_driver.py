@@ -190,3 +190,52 @@ class DockerDriverTestCase(test.NoDBTestCase):
                           self.driver.get_available_resource, 'cmp1')
         self.assertRaises(exception.VirtDriverNotReady,
                           self.driver.list_instance_uuids)
+
+    def test_crash_dump_signals_the_running_container(self):
+        self.flags(crash_dump_signal='SIGUSR2', group='docker')
+        self._inspect()
+        cid = docker_http.container(self.instance.uuid)['Id']
+        self.http.on('POST', '/containers/%s/kill' % cid, status_code=204)
+        self.driver.trigger_crash_dump(self.instance)
+        self.assertEqual(['signal=sigusr2'], [  # requests-mock lowers it
+            r.query for r in self.http.calls('POST')])
+
+    def test_crash_dump_of_a_stopped_container(self):
+        self._inspect(status='exited', running=False)
+        self.assertRaises(exception.InstanceNotRunning,
+                          self.driver.trigger_crash_dump, self.instance)
+        self.assertEqual([], self.http.calls('POST'))
+
+    def test_graphical_consoles_are_unavailable(self):
+        for method in (self.driver.get_vnc_console,
+                       self.driver.get_spice_console,
+                       self.driver.get_mks_console):
+            e = self.assertRaises(exception.ConsoleTypeUnavailable, method,
+                                  self.ctx, self.instance)
+            self.assertIn('not available for containers', str(e))
+
+    def test_network_binding_host(self):
+        self.instance.host = 'cmp1'
+        self.assertEqual('cmp1', self.driver.network_binding_host_id(
+            self.ctx, self.instance))
+        self.flags(network_binding_host='kvm1', group='docker')
+        self.assertEqual('kvm1', self.driver.network_binding_host_id(
+            self.ctx, self.instance))
+
+    def test_cache_image_refuses_other_formats(self):
+        self.stub_out('nova.image.glance.API.get',
+                      lambda *a: {'id': IMAGE_ID, 'name': 'x',
+                                  'container_format': 'bare',
+                                  'disk_format': 'raw', 'properties': {}})
+        self.assertRaises(exception.ImageUnacceptable,
+                          self.driver.cache_image, self.ctx, IMAGE_ID)
+        self.assertEqual([], self.http.calls())
+
+    def test_cache_image_already_here(self):
+        self.stub_out('nova.image.glance.API.get',
+                      lambda *a: {'id': IMAGE_ID, 'name': 'busybox',
+                                  'container_format': 'docker',
+                                  'disk_format': 'raw', 'properties': {}})
+        self.http.on('GET', '/images/nova-image:%s/json' % IMAGE_ID,
+                     json={'Id': 'sha256:1'})
+        self.assertFalse(self.driver.cache_image(self.ctx, IMAGE_ID))

@@ -64,3 +64,17 @@ class HostInfoTestCase(test.NoDBTestCase):
 
     def test_uptime_text(self):
         self.assertIn(' up ', hostinfo.uptime_text())
+
+    def test_cpu_stats_of(self):
+        stat = 'cpu  100 5 20 300 7 1 2 0 0 0\ncpu0 1 2 3 4 5 6 7\n'
+        info = 'processor\t: 0\ncpu MHz\t\t: 2599.998\n'
+        self.assertEqual(
+            {'user': 1050000000, 'kernel': 230000000, 'idle': 3000000000,
+             'iowait': 70000000, 'frequency': 2599},
+            hostinfo.cpu_stats_of(stat, info, 100))
+
+    def test_cpu_stats_of_this_host(self):
+        stats = hostinfo.cpu_stats()
+        self.assertGreater(stats['idle'] + stats['user'], 0)
+        self.assertEqual({'user', 'kernel', 'idle', 'iowait', 'frequency'},
+                         set(stats))
