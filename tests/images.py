@@ -12,7 +12,9 @@
 
 """Test images built locally: no registry is reachable."""
 
+import hashlib
 import io
+import json
 import os
 import tarfile
 
@@ -68,3 +70,21 @@ def ensure_busybox(api):
         return BUSYBOX_IMAGE
     repository, tag = BUSYBOX_IMAGE.split(':')
     return import_rootfs(api, busybox_rootfs(), repository, tag)
+
+
+def containerd_store(api):
+    """Whether the engine keeps images in containerd's image store, where
+    an image's ID is the digest of its manifest, not of its config."""
+    status = dict(api.info().get('DriverStatus') or ())
+    return status.get('driver-type') == 'io.containerd.snapshotter.v1'
+
+
+def config_digest(api, ref):
+    """The digest of the config of image ``ref``: what identifies an image
+    on every engine and store (the graph-driver store's image ID)."""
+    if not containerd_store(api):
+        return api.inspect_image(ref)['Id']
+    with tarfile.open(fileobj=io.BytesIO(b''.join(api.get_image(ref)))) as t:
+        entry = json.load(t.extractfile('manifest.json'))[0]
+        config = t.extractfile(entry['Config']).read()
+    return 'sha256:' + hashlib.sha256(config).hexdigest()

@@ -74,9 +74,9 @@ class GlanceImagesTest(base.DockerFunctionalTestCase):
 
         info = self.container(server)
         self.assertTrue(info['State']['Running'])
-        self.assertEqual(loaded, info['Image'])
-        self.assertEqual(loaded, self.docker.inspect_image(
-            images.image_ref(image['id']))['Id'])
+        ref = images.image_ref(image['id'])
+        self.assertEqual(self.docker.inspect_image(ref)['Id'], info['Image'])
+        self.assertEqual(loaded, test_images.config_digest(self.docker, ref))
         self.assertFalse(self._has(tarball_tag))
         code, out = test_snapshot.docker_exec(self.docker, info['Id'],
                                               'cat', '/marker')

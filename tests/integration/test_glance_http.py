@@ -83,7 +83,7 @@ def test_image_streams_from_glance_over_http(docker_api, glance_api,
     try:
         ref = store.load(context, image_id)
         assert ref == images.image_ref(image_id)
-        assert docker_api.inspect_image(ref)['Id'] == loaded
+        assert test_images.config_digest(docker_api, ref) == loaded
     finally:
         _remove(docker_api, images.image_ref(image_id), loaded)
     # The data was fetched once, with the user's token; glanceclient did

@@ -22,11 +22,12 @@ the first block of each member. On the way it
   own, in parallel with the rest,
 - parses every tar header and refuses paths that leave the archive,
 - scans every layer tarball nested in it the same way,
-- drops ``manifest.json`` and ``repositories`` from their place, so that
-  loading never applies the tarball's own tags to anything.
+- drops ``manifest.json``, ``index.json`` and ``repositories`` from their
+  place, so that loading never applies the tarball's own tags to anything.
 
 Only when the input has ended and every check passed does it append the
-``manifest.json`` to load (rewritten, or built for an OCI layout) and the
+``manifest.json`` and ``index.json`` to load (rewritten to name the image
+by the reference given and nothing else; see :mod:`imagelayout`) and the
 end-of-archive marker. Until then Docker holds an incomplete tarball, which
 it does not load: on any failure the generator raises ImageUnacceptable
 instead, the upload is cut short, and nothing reaches Docker's image store.
@@ -52,7 +53,8 @@ MIN_OUT = 64 * 1024
 HASH_BATCH = 1024 * 1024   # bytes handed to the hashing thread at a time
 HASH_QUEUE = 8             # batches waiting for it (8 MiB at most)
 HASH_WAIT = 600      # seconds the hashing thread may lag at the end
-_DROPPED = (imagelayout.DOCKER_MANIFEST, imagelayout.LEGACY_REPOSITORIES)
+_DROPPED = (imagelayout.DOCKER_MANIFEST, imagelayout.OCI_INDEX,
+            imagelayout.LEGACY_REPOSITORIES)
 
 
 def _hasher(algo):
@@ -153,12 +155,15 @@ class ImageFilter(object):
 
     ``checksums`` is a list of ``(algorithm, hex digest)`` (``md5`` for
     Glance's ``checksum``, ``os_hash_algo`` for ``os_hash_value``), ``size``
-    Glance's size or None. After the generator from :meth:`filter` is
-    exhausted, ``plan`` says what was loaded and ``bytes_in`` how much.
+    Glance's size or None, ``reference`` the name the loaded image gets
+    (``nova-image:<glance id>``; None: no name). After the generator from
+    :meth:`filter` is exhausted, ``plan`` says what was loaded and
+    ``bytes_in`` how much.
     """
 
-    def __init__(self, image_id, checksums=(), size=None):
+    def __init__(self, image_id, checksums=(), size=None, reference=None):
         self._image_id = image_id
+        self._reference = reference
         self._size = size
         self._hashes = []
         for algo, expected in checksums:
@@ -298,9 +303,12 @@ class ImageFilter(object):
                     'got': hasher.hexdigest()})
         try:
             self.plan = imagelayout.plan(self._members, self._captured,
-                                         self._scanned)
+                                         self._scanned, self._reference)
         except imagelayout.LayoutError as e:
             raise self._refuse(str(e)) from None
-        return (imagetar.member_bytes(imagelayout.DOCKER_MANIFEST,
-                                      self.plan.manifest) +
-                imagetar.end_of_archive())
+        tail = imagetar.member_bytes(imagelayout.DOCKER_MANIFEST,
+                                     self.plan.manifest)
+        if self.plan.index is not None:
+            tail += imagetar.member_bytes(imagelayout.OCI_INDEX,
+                                          self.plan.index)
+        return tail + imagetar.end_of_archive()

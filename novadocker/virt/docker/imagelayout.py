@@ -14,14 +14,23 @@
 
 Pure functions over what :mod:`imagefilter` saw while the tarball streamed
 by: every member's header, the bytes of the small JSON members, and which
-members passed as layer tarballs. The result is a :class:`Plan`: the image
-ID Docker will give the image (the digest of its config) and the
-``manifest.json`` to hand to ``docker load`` (without RepoTags, so that
-loading never moves a tag of the operator's images).
+members passed as layer tarballs. The result is a :class:`Plan`: the
+digest of the image's config, and the ``manifest.json`` and ``index.json``
+to hand to ``docker load`` in place of the tarball's own. Both name the
+image by the one reference the caller gives (``nova-image:<glance id>``)
+and nothing else, so that loading never moves a tag of the operator's
+images, whichever of the two files the engine reads:
 
-Docker 20.10 loads only the docker-archive layout; for an OCI layout
-(``index.json`` without ``manifest.json``) the plan holds a
-``manifest.json`` built from the index, its manifest and config blobs.
+- Docker 20.10 and the graph-driver store of later engines read
+  ``manifest.json`` (for an OCI layout, ``index.json`` without
+  ``manifest.json``, the plan builds one from the index, its manifest and
+  config blobs);
+- the containerd image store reads ``index.json`` when the tarball has
+  one (``docker save`` of Docker 25 and later writes both) and names the
+  image after its annotations; the plan's index holds exactly the image
+  manifest chosen for this host, named by the caller's reference. A
+  tarball whose ``index.json`` and ``manifest.json`` describe different
+  images is refused: two engines would boot two different images from it.
 """
 
 import hashlib
@@ -51,11 +60,19 @@ class LayoutError(ValueError):
     """The tarball is not a single loadable Docker image."""
 
 
+# The annotations that name an image in an OCI index: the full reference
+# (containerd) and the tag (the OCI image layout specification).
+ANNOTATION_NAME = 'io.containerd.image.name'
+ANNOTATION_REF = 'org.opencontainers.image.ref.name'
+_INDEX_TYPE = _INDEX_TYPES[0]
+
+
 class Plan(object):
-    def __init__(self, image_id, manifest, layout):
+    def __init__(self, image_id, manifest, layout, index=None):
         self.image_id = image_id      # 'sha256:<hex>' of the config
         self.manifest = manifest      # bytes of manifest.json to load
         self.layout = layout          # 'docker-archive' or 'oci'
+        self.index = index            # bytes of index.json to load, or None
 
 
 def _json(captured, name, what):
@@ -118,7 +135,34 @@ def _strings(value, what):
     return value
 
 
-def docker_archive(members, captured, scanned):
+def _repo_tags(reference):
+    return [reference] if reference else []
+
+
+def full_name(reference):
+    """``nova-image:x`` as containerd names it:
+    ``docker.io/library/nova-image:x``."""
+    first = reference.split('/', 1)[0]
+    if '/' not in reference:
+        return 'docker.io/library/' + reference
+    if '.' in first or ':' in first or first == 'localhost':
+        return reference
+    return 'docker.io/' + reference
+
+
+def _index(descriptor, reference):
+    """The index.json to load: one image manifest, named ``reference``."""
+    entry = {k: descriptor[k] for k in ('mediaType', 'digest', 'size')
+             if k in descriptor}
+    if reference:
+        entry['annotations'] = {
+            ANNOTATION_NAME: full_name(reference),
+            ANNOTATION_REF: reference.rsplit(':', 1)[-1]}
+    return json.dumps({'schemaVersion': 2, 'mediaType': _INDEX_TYPE,
+                       'manifests': [entry]}).encode()
+
+
+def docker_archive(members, captured, scanned, reference=None):
     doc = _json(captured, DOCKER_MANIFEST, 'manifest')
     if not isinstance(doc, list) or len(doc) != 1 or not isinstance(
             doc[0], dict):
@@ -132,8 +176,27 @@ def docker_archive(members, captured, scanned):
     layers = _strings(entry.get('Layers'), 'manifest.json Layers')
     image_id = _check_config(captured, members, config, layers)
     _check_layers(members, scanned, layers)
-    entry['RepoTags'] = []
-    return Plan(image_id, json.dumps([entry]).encode(), 'docker-archive')
+    entry['RepoTags'] = _repo_tags(reference)
+    index = None
+    if OCI_INDEX in members:
+        index = _same_image_index(members, captured, config, layers,
+                                  reference)
+    return Plan(image_id, json.dumps([entry]).encode(), 'docker-archive',
+                index)
+
+
+def _same_image_index(members, captured, config, layers, reference):
+    """The index to load next to manifest.json, which must describe the
+    same config and layers."""
+    descriptor, _manifest, oci_config, oci_layers = _oci_image(members,
+                                                               captured)
+    same = (resolve(members, oci_config) == resolve(members, config) and
+            [resolve(members, n) for n in oci_layers] ==
+            [resolve(members, n) for n in layers])
+    if not same:
+        raise LayoutError('index.json and manifest.json describe different '
+                          'images')
+    return _index(descriptor, reference)
 
 
 def _blob_path(descriptor):
@@ -155,6 +218,15 @@ def _blob(members, captured, descriptor, what):
     return doc
 
 
+def _descriptor(members, captured, descriptor, kind):
+    """A complete descriptor of a manifest blob (nested indexes may leave
+    out the media type and size)."""
+    name = resolve(members, _blob_path(descriptor)[0])
+    return {'mediaType': kind or _MANIFEST_TYPES[0],
+            'digest': descriptor['digest'],
+            'size': len(captured[name])}
+
+
 def _host_platform(descriptor):
     plat = descriptor.get('platform')
     annotations = descriptor.get('annotations') or {}
@@ -168,6 +240,7 @@ def _host_platform(descriptor):
 
 
 def _image_manifest(members, captured, index, depth=0):
+    """``(descriptor, manifest)`` of the one image for this host."""
     if depth > _MAX_DEPTH:
         raise LayoutError('index nesting is too deep')
     manifests = index.get('manifests') if isinstance(index, dict) else None
@@ -180,7 +253,8 @@ def _image_manifest(members, captured, index, depth=0):
         if kind in _INDEX_TYPES or (kind is None and 'manifests' in doc):
             found.append(_image_manifest(members, captured, doc, depth + 1))
         elif kind in _MANIFEST_TYPES or (kind is None and 'config' in doc):
-            found.append(doc)
+            found.append((_descriptor(members, captured, descriptor, kind),
+                          doc))
         else:
             raise LayoutError('unsupported manifest type %s' % kind)
     if len(found) != 1:
@@ -189,33 +263,43 @@ def _image_manifest(members, captured, index, depth=0):
     return found[0]
 
 
-def oci_layout(members, captured, scanned):
+def _oci_image(members, captured):
+    """``(descriptor, manifest, config path, layer paths)`` of the image
+    that index.json holds for this host."""
     index = _json(captured, OCI_INDEX, 'index')
-    manifest = _image_manifest(members, captured, index)
+    descriptor, manifest = _image_manifest(members, captured, index)
     config = _blob_path(manifest.get('config'))[0]
     descriptors = manifest.get('layers')
     if not isinstance(descriptors, list):
         raise LayoutError('the image manifest has no layers list')
     layers = [_blob_path(d)[0] for d in descriptors]
     _blob(members, captured, manifest['config'], 'config')
+    return descriptor, manifest, config, layers
+
+
+def oci_layout(members, captured, scanned, reference=None):
+    descriptor, _manifest, config, layers = _oci_image(members, captured)
     image_id = _check_config(captured, members, config, layers)
     _check_layers(members, scanned, layers)
-    entry = {'Config': config, 'RepoTags': [], 'Layers': layers}
-    return Plan(image_id, json.dumps([entry]).encode(), 'oci')
+    entry = {'Config': config, 'RepoTags': _repo_tags(reference),
+             'Layers': layers}
+    return Plan(image_id, json.dumps([entry]).encode(), 'oci',
+                _index(descriptor, reference))
 
 
-def plan(members, captured, scanned):
+def plan(members, captured, scanned, reference=None):
     """The :class:`Plan` for a tarball, or LayoutError.
 
     ``members`` maps normalised names to headers, ``captured`` names to
     the bytes of small JSON members, ``scanned`` layer candidates to None
-    (a good tarball) or the problem found in them.
+    (a good tarball) or the problem found in them; ``reference`` is the
+    one name the loaded image gets (None: no name).
     """
     if not members:
         raise LayoutError('the archive is empty')
     if DOCKER_MANIFEST in members:
-        return docker_archive(members, captured, scanned)
+        return docker_archive(members, captured, scanned, reference)
     if OCI_INDEX in members:
-        return oci_layout(members, captured, scanned)
+        return oci_layout(members, captured, scanned, reference)
     raise LayoutError('neither manifest.json nor index.json: not a '
                       'docker save tarball')

@@ -17,9 +17,12 @@ never by a name that may have changed or that another image shares. When
 it is missing, its tarball streams from ``[docker] shared_directory`` or
 from Glance through :class:`imagefilter.ImageFilter` straight into
 ``docker load``: no temporary file, memory flat whatever the image's size,
-content checked against Glance's checksums. The loaded image is then
-tagged by its ID (the digest of its config), so the tarball's own tags are
-never applied.
+content checked against Glance's checksums. The filter rewrites the
+tarball's ``manifest.json`` and ``index.json`` so that ``docker load``
+names the image ``nova-image:<glance id>`` and nothing else: the tarball's
+own tags are never applied, and no image ID has to be predicted (the
+graph-driver store's IDs are config digests, the containerd store's are
+manifest digests).
 """
 
 import os
@@ -211,14 +214,16 @@ class ImageStore(object):
         return 'Glance', chunks
 
     def load(self, context, image_id, instance=None):
-        """Stream the image into Docker, tag it; return its reference."""
+        """Stream the image into Docker as ``nova-image:<image_id>``;
+        return that reference."""
         meta = self.image_api.get(context, image_id)
         where, chunks = self._source(context, image_id, instance)
         LOG.info('Loading image %s from %s', image_id, where,
                  instance=instance)
+        ref = image_ref(image_id)
         image_filter = imagefilter.ImageFilter(
             image_id, imagefilter.strongest(checksums(meta)),
-            meta.get('size') or None)
+            meta.get('size') or None, reference=ref)
         progress = Progress(image_id, meta.get('size'), instance)
         try:
             self._client.load_image(
@@ -231,15 +236,14 @@ class ImageStore(object):
             raise exception.DockerServerError(
                 what='image load %s' % image_id,
                 reason=_('Docker answered before reading the whole image'))
-        loaded = image_filter.plan.image_id
         try:
-            self._client.tag(loaded, REPOSITORY, image_id)
+            loaded = self._client.inspect_image(ref)['Id']
         except exception.DockerNotFound as e:
             raise exception.DockerServerError(
                 what='image load %s' % image_id,
                 reason=_('Docker reported success but has no image %s')
-                % loaded) from e
+                % ref) from e
         progress.log('Loaded image %s')
         LOG.info('Image %s is Docker image %s', image_id, loaded,
                  instance=instance)
-        return image_ref(image_id)
+        return ref

@@ -12,9 +12,11 @@
 
 """imagefilter: every bad tarball is refused; good ones come out loadable.
 
-Tarballs are built in memory; "loadable" means what Docker 20.10 needs: a
-tar whose manifest.json (without RepoTags) points at the config and layers
-it holds.
+Tarballs are built in memory; "loadable" means a tar whose manifest.json
+(what Docker 20.10 and graph-driver stores read) points at the config and
+layers it holds, and whose index.json (what the containerd image store
+reads), when there is one, holds the same image; both name it by the
+reference given, or not at all.
 """
 
 import hashlib
@@ -33,8 +35,11 @@ LAYER = tb.layer_tar({'bin/sh': b'#!fake', 'etc/hostname': b'x\n'})
 LAYER2 = tb.layer_tar({'data/file': b'2' * 3000})
 
 
-def _run(data, checksums=(), size=None, step=777):
-    f = imagefilter.ImageFilter('img-1', checksums, size)
+REF = 'nova-image:img-1'
+
+
+def _run(data, checksums=(), size=None, step=777, reference=None):
+    f = imagefilter.ImageFilter('img-1', checksums, size, reference)
     chunks = (data[i:i + step] for i in range(0, len(data), step))
     return f, b''.join(f.filter(chunks))
 
@@ -79,8 +84,52 @@ def test_oci_layout_gets_a_docker_manifest(compress):
     assert json.loads(cfg)['rootfs']['diff_ids'] == [
         'sha256:' + tb.sha256(LAYER), 'sha256:' + tb.sha256(LAYER2)]
     assert f.plan.image_id == tb.image_id(cfg)
-    # Everything else of the OCI layout is passed on as it was.
-    assert members['index.json'] == _members(data)['index.json']
+    # The index keeps the image's manifest, without the tarball's name.
+    index = json.loads(members['index.json'])
+    original = json.loads(_members(data)['index.json'])['manifests'][0]
+    assert index['manifests'] == [{k: original[k] for k in (
+        'mediaType', 'digest', 'size')}]
+    assert 'oci-layout' in members
+
+
+@pytest.mark.parametrize('docker_manifest', [False, True])
+def test_both_files_name_the_image_by_the_reference_only(docker_manifest):
+    data = tb.oci_layout([LAYER], ref_name='docker.io/library/busybox:1',
+                         docker_manifest=docker_manifest)
+    f, out = _run(data, reference=REF)
+    members, entry = _loaded_manifest(out)
+    assert entry['RepoTags'] == [REF]
+    [descriptor] = json.loads(members['index.json'])['manifests']
+    assert descriptor['annotations'] == {
+        'io.containerd.image.name': 'docker.io/library/nova-image:img-1',
+        'org.opencontainers.image.ref.name': 'img-1'}
+    assert b'busybox:1' not in out
+    # One manifest.json and one index.json: the tarball's own are dropped.
+    with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+        names = tar.getnames()
+    assert names.count('manifest.json') == names.count('index.json') == 1
+
+
+def test_index_and_manifest_of_different_images_refused():
+    oci = tb.oci_layout([LAYER])
+    other = tb.docker_archive([LAYER2])
+    with tarfile.open(fileobj=io.BytesIO(other)) as tar:
+        manifest = tar.extractfile('manifest.json').read()
+        extra = [(m, tar.extractfile(m).read() if m.isfile() else None)
+                 for m in tar.getmembers() if m.name != 'manifest.json']
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(oci)) as src, \
+            tarfile.open(fileobj=buf, mode='w') as tar:
+        for m in src.getmembers():
+            tar.addfile(m, src.extractfile(m))
+        for m, data in extra:
+            tar.addfile(m, io.BytesIO(data) if data is not None else None)
+        info = tarfile.TarInfo('manifest.json')
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
+    with pytest.raises(exception.ImageUnacceptable,
+                       match='describe different images'):
+        _run(buf.getvalue())
 
 
 def test_oci_with_docker_manifest_uses_the_manifest():

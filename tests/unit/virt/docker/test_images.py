@@ -22,6 +22,7 @@ from oslo_config import fixture as cfg_fixture
 import pytest
 
 from novadocker.virt.docker import client as docker_client
+from novadocker.virt.docker import exception as docker_exception
 from novadocker.virt.docker import images
 from tests import image_tarballs as tb
 from tests.unit.virt.docker import docker_http
@@ -81,6 +82,20 @@ def _missing(http, ref):
             json={'message': 'No such image'})
 
 
+def _missing_until_loaded(http):
+    """nova-image:<id> is missing, then (after the load) there."""
+    http.on('GET', '/images/nova-image:%s/json' % IMAGE_ID, response_list=[
+        {'status_code': 404, 'json': {'message': 'No such image'}},
+        {'status_code': 404, 'json': {'message': 'No such image'}},
+        {'json': {'Id': LOADED,
+                  'RepoTags': ['nova-image:' + IMAGE_ID]}}])
+
+
+def _loaded_manifest(received):
+    body = received['body']
+    return json.loads(body[body.rindex(b'[{'):].split(b'\0', 1)[0])
+
+
 def _received(http):
     """Docker's side of the load: reads the streamed body."""
     bodies = []
@@ -135,12 +150,11 @@ def test_lookup_by_name_can_be_turned_off(http, conf):
     assert images.candidates(_meta()) == ['nova-image:' + IMAGE_ID]
 
 
-def test_missing_image_streams_from_glance_and_is_tagged(http, conf):
-    _missing(http, 'nova-image:' + IMAGE_ID)
+def test_missing_image_streams_from_glance_named_by_its_id(http, conf):
+    _missing_until_loaded(http)
     _missing(http, 'Busybox')
     _missing(http, 'busybox')
     received = _received(http)
-    http.on('POST', '/images/%s/tag' % LOADED, status_code=201)
     api = FakeImageAPI(TARBALL,
                        checksum=hashlib.md5(TARBALL).hexdigest(),
                        os_hash_algo='sha512',
@@ -148,11 +162,19 @@ def test_missing_image_streams_from_glance_and_is_tagged(http, conf):
     ref = _store(api).ensure(None, None, _meta())
     assert ref == 'nova-image:' + IMAGE_ID
     assert api.downloads == 1
-    tag = http.calls('POST', '/images/%s/tag' % LOADED)[0]
-    assert tag.qs == {'repo': ['nova-image'], 'tag': [IMAGE_ID.lower()],
-                      'force': ['1']}
-    assert b'"RepoTags": []' in received['body']
+    # docker load itself names the image; nothing is tagged afterwards.
+    assert _loaded_manifest(received)[0]['RepoTags'] == [ref]
     assert b'busybox:latest' not in received['body']
+    assert http.calls('POST', '/images/%s/tag' % LOADED) == []
+
+
+def test_load_that_names_nothing_is_a_server_error(http, conf):
+    _missing(http, 'nova-image:' + IMAGE_ID)
+    conf.config(boot_local_images_by_name=False, group='docker')
+    _received(http)
+    with pytest.raises(docker_exception.DockerServerError,
+                       match='has no image nova-image:'):
+        _store(FakeImageAPI(TARBALL)).ensure(None, None, _meta())
 
 
 def test_checksum_mismatch_tags_nothing(http, conf):
@@ -170,23 +192,21 @@ def test_shared_directory_first(http, conf, tmp_path):
     conf.config(shared_directory=str(tmp_path),
                 boot_local_images_by_name=False, group='docker')
     (tmp_path / IMAGE_ID).write_bytes(TARBALL)
-    _missing(http, 'nova-image:' + IMAGE_ID)
+    _missing_until_loaded(http)
     received = _received(http)
-    http.on('POST', '/images/%s/tag' % LOADED, status_code=201)
     api = FakeImageAPI(b'not used')
     api.meta['size'] = len(TARBALL)
     _store(api).ensure(None, None, _meta())
     assert api.downloads == 0
-    assert json.loads(received['body'][received['body'].rindex(b'[{'):]
-                      .rstrip(b'\0'))[0]['RepoTags'] == []
+    assert _loaded_manifest(received)[0]['RepoTags'] == [
+        'nova-image:' + IMAGE_ID]
 
 
 def test_shared_directory_falls_back_to_glance(http, conf, tmp_path):
     conf.config(shared_directory=str(tmp_path),
                 boot_local_images_by_name=False, group='docker')
-    _missing(http, 'nova-image:' + IMAGE_ID)
+    _missing_until_loaded(http)
     _received(http)
-    http.on('POST', '/images/%s/tag' % LOADED, status_code=201)
     api = FakeImageAPI(TARBALL)
     _store(api).ensure(None, None, _meta())
     assert api.downloads == 1
