@@ -38,6 +38,20 @@ from novadocker.virt.docker import translator
 LOG = logging.getLogger(__name__)
 
 STREAM_CHUNK = 1024 * 1024
+# The oldest Docker Engine API the driver supports: Docker 20.10's, the
+# oldest engine it is tested with. The driver speaks the engine's own
+# (newest) API version, so engines that refuse old clients (Docker 29 and
+# later accept API 1.44 and up only) are served as well.
+MIN_API_VERSION = '1.41'
+
+
+def api_version(text):
+    """``'1.41'`` as ``(1, 41)``, for comparing Engine API versions."""
+    try:
+        return tuple(int(part) for part in str(text).split('.'))
+    except ValueError:
+        raise docker_errors.DockerException(
+            'the engine named an invalid API version %r' % (text,)) from None
 
 
 def _translate(url, what, error):
@@ -144,6 +158,9 @@ class DockerClient(object):
         if not version:
             raise docker_errors.DockerException(
                 'the engine did not name its API version')
+        if api_version(version) < api_version(MIN_API_VERSION):
+            raise exception.DockerEngineTooOld(url=self.url, version=version,
+                                               minimum=MIN_API_VERSION)
         return self._new_api(version)
 
     def _call(self, what, method, *args, **kwargs):

@@ -114,8 +114,11 @@ class DockerDriver(driver.ComputeDriver):
             version = self._client.version()
         except docker_exception.DockerUnreachable as e:
             raise exception.HypervisorUnavailable(message=str(e)) from e
-        LOG.info('Using Docker %s (API %s) at %s', version.get('Version'),
-                 version.get('ApiVersion'), self._client.url)
+        # An engine older than docker_client.MIN_API_VERSION was refused
+        # above (DockerEngineTooOld), and nova-compute does not start.
+        LOG.info('Using Docker %s (API %s, accepts clients from API %s) at '
+                 '%s', version.get('Version'), version.get('ApiVersion'),
+                 version.get('MinAPIVersion'), self._client.url)
         self._consoles.start()
         if CONF.docker.watch_events:
             self._events = events.EventWatcher(self._client, CONF.host,

@@ -43,3 +43,9 @@ class DockerUnreachable(DockerDriverException):
 class DockerTimeout(DockerUnreachable):
     msg_fmt = _("The Docker engine at %(url)s did not answer in time: "
                 "%(reason)s")
+
+
+class DockerEngineTooOld(DockerDriverException):
+    msg_fmt = _("The Docker engine at %(url)s speaks Engine API %(version)s; "
+                "novadocker needs API %(minimum)s or later (Docker 20.10 or "
+                "later)")

@@ -176,6 +176,32 @@ def test_negotiated_version_is_used_for_every_call(http):
     assert [r.path for r in http.request_history].count('/version') == 1
 
 
+@pytest.mark.parametrize('engine_api', ['1.40', '1.24', '0.9'])
+def test_engine_below_the_api_floor_is_refused(http, engine_api):
+    http.get(ROOT + '/version', json=dict(VERSION, ApiVersion=engine_api))
+    c = docker_client.DockerClient(URL)
+    with pytest.raises(exception.DockerEngineTooOld) as e:
+        c.version()
+    assert 'Engine API %s' % engine_api in str(e.value)
+    assert 'needs API %s or later' % docker_client.MIN_API_VERSION in str(
+        e.value)
+    assert [r.path for r in http.request_history] == ['/version']
+
+
+@pytest.mark.parametrize('engine_api', ['1.41', '1.44', '1.52', '1.100'])
+def test_engines_at_or_above_the_floor_are_spoken_to_in_their_api(
+        http, engine_api):
+    http.get(ROOT + '/version', json=dict(VERSION, ApiVersion=engine_api,
+                                          MinAPIVersion='1.44'))
+    http.get(ROOT + '/v%s/info' % engine_api, json={'ID': 'x'})
+    assert docker_client.DockerClient(URL).info() == {'ID': 'x'}
+
+
+def test_api_versions_compare_as_numbers():
+    assert docker_client.api_version('1.100') > docker_client.api_version(
+        '1.52') > docker_client.api_version('1.9')
+
+
 def test_info(http, client):
     http.get(API + '/info', json={'NCPU': 2, 'MemTotal': 1 << 30})
     assert client.info() == {'NCPU': 2, 'MemTotal': 1 << 30}
@@ -694,6 +720,8 @@ def test_missing_unix_socket_names_the_socket(tmp_path):
     (dict(status_code=404, json={'message': 'page not found'}),
      exception.DockerNotFound),
     (dict(json={'Version': 'no ApiVersion'}),
+     exception.DockerDriverException),
+    (dict(json={'ApiVersion': 'one.forty'}),
      exception.DockerDriverException),
 ])
 def test_version_negotiation_failure(http, answer, expected):
