@@ -48,7 +48,7 @@ monkey_patch.patch()
 from nova.compute import power_state  # noqa: E402
 from nova.tests.functional.api import client as api_client  # noqa: E402
 
-from novadocker.virt.docker import images  # noqa: E402
+from novadocker.virt.docker.image import store  # noqa: E402
 from novadocker.virt.docker import translator  # noqa: E402
 from tests.functional import base  # noqa: E402
 
@@ -98,7 +98,7 @@ class Demo(base.DockerFunctionalTestCase):
         tarball = b''.join(self.docker.get_image(self.busybox))
         image = self.create_docker_image(name=GLANCE_NAME, command=COMMAND,
                                          data=tarball)
-        local = images.image_ref(image['id'])
+        local = store.image_ref(image['id'])
         self.addCleanup(self._untag, local)
         step('Glance image %s: name=%r (unknown to Docker), %d bytes of '
              '`docker save %s`, container_format=%s, os_command_line=%r'

@@ -118,10 +118,10 @@ def _over_http(glance_url):
     """The driver's own image source and a user context, for Glance at
     ``glance_url``."""
     from nova import context as nova_context
-    from novadocker.virt.docker import images
+    from novadocker.virt.docker.image import store as image_store
 
-    images.CONF.set_override('api_servers', [glance_url], group='glance')
-    images.CONF.set_override('num_retries', 0, group='glance')
+    image_store.CONF.set_override('api_servers', [glance_url], group='glance')
+    image_store.CONF.set_override('num_retries', 0, group='glance')
     return nova_context.RequestContext('bench', 'bench', auth_token='bench',
                                        is_admin=False)
 
@@ -133,10 +133,10 @@ def main(url, glance_id, source, checksums=None, glance_url=None):
     ``glance_url``: load through nova's Glance API and glanceclient from
     there."""
     from novadocker.virt.docker import client as docker_client
-    from novadocker.virt.docker import images
+    from novadocker.virt.docker.image import store as image_store
 
-    images.CONF([], project='nova', default_config_files=[])
-    images.CONF.set_override('shared_directory', None, group='docker')
+    image_store.CONF([], project='nova', default_config_files=[])
+    image_store.CONF.set_override('shared_directory', None, group='docker')
     context = None
     if glance_url:
         context = _over_http(glance_url)
@@ -149,7 +149,7 @@ def main(url, glance_id, source, checksums=None, glance_url=None):
     else:
         glance = FileGlance(source, checksums)
         total, expected = glance.meta['size'], None
-    store = images.ImageStore(docker_client.DockerClient(url),
+    store = image_store.ImageStore(docker_client.DockerClient(url),
                               image_api=glance)
     before = vm_hwm_kib()
     rss_before = vm_rss_kib()

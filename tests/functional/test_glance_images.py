@@ -22,7 +22,7 @@ import uuid
 
 import docker
 
-from novadocker.virt.docker import images
+from novadocker.virt.docker.image import store
 from tests import image_tarballs as tb
 from tests import images as test_images
 from tests.functional import base
@@ -67,14 +67,14 @@ class GlanceImagesTest(base.DockerFunctionalTestCase):
         data, loaded = self._tarball([tarball_tag])
         image = self.create_docker_image(name='Mixed Case Ümlaut Name',
                                          data=data)
-        self._forget(images.image_ref(image['id']), loaded)
+        self._forget(store.image_ref(image['id']), loaded)
         self.assertFalse(self._has(loaded))
 
         server = self.boot(image['id'], self.flavor)
 
         info = self.container(server)
         self.assertTrue(info['State']['Running'])
-        ref = images.image_ref(image['id'])
+        ref = store.image_ref(image['id'])
         self.assertEqual(self.docker.inspect_image(ref)['Id'], info['Image'])
         self.assertEqual(loaded, test_images.config_digest(self.docker, ref))
         self.assertFalse(self._has(tarball_tag))
@@ -90,7 +90,7 @@ class GlanceImagesTest(base.DockerFunctionalTestCase):
         self.assertIn('Image %s is unacceptable' % image['id'],
                       fault['message'])
         self.assertIsNone(self.container(server))
-        self.assertFalse(self._has(images.image_ref(image['id'])))
+        self.assertFalse(self._has(store.image_ref(image['id'])))
         if loaded:
             self.assertFalse(self._has(loaded))
 
@@ -98,12 +98,12 @@ class GlanceImagesTest(base.DockerFunctionalTestCase):
         data, loaded = self._tarball(['i4-func-bad:v1'])
         image = self.create_docker_image(name='bad-checksum', data=data)
         self.glance.images[image['id']]['checksum'] = '0' * 32
-        self._forget(images.image_ref(image['id']), loaded)
+        self._forget(store.image_ref(image['id']), loaded)
         self._assert_refused(image, loaded)
         self.assertFalse(self._has('i4-func-bad:v1'))
 
     def test_not_a_docker_tarball_is_refused(self):
         data = tb.layer_tar({'etc/passwd': b'root:x:0:0::/root:/bin/sh\n'})
         image = self.create_docker_image(name='not-an-image', data=data)
-        self._forget(images.image_ref(image['id']))
+        self._forget(store.image_ref(image['id']))
         self._assert_refused(image)

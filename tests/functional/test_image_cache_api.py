@@ -18,7 +18,7 @@ import uuid
 
 import docker
 
-from novadocker.virt.docker import images
+from novadocker.virt.docker.image import store
 from tests import image_tarballs as tb
 from tests import images as test_images
 from tests.functional import base
@@ -73,12 +73,12 @@ class CacheImageTest(base.DockerFunctionalTestCase):
         tag = 'cache-func-%s:v1' % uuid.uuid4().hex[:8]
         data, loaded = self._tarball([tag])
         image = self.create_docker_image(name='Cached image', data=data)
-        self._forget(images.image_ref(image['id']), loaded)
+        self._forget(store.image_ref(image['id']), loaded)
         agg = self._aggregate()
 
         self._cache(agg, image)
         self.assertEqual(loaded, self.docker.inspect_image(
-            images.image_ref(image['id']))['Id'])
+            store.image_ref(image['id']))['Id'])
         self.assertTrue(self._said('1 cached, 0 existing, 0 errors'))
         self.assertFalse(self._has(tag))
 
@@ -94,9 +94,9 @@ class CacheImageTest(base.DockerFunctionalTestCase):
         data, loaded = self._tarball(['cache-func-bad:v1'])
         image = self.create_docker_image(name='bad-cache', data=data)
         self.glance.images[image['id']]['checksum'] = '0' * 32
-        self._forget(images.image_ref(image['id']), loaded)
+        self._forget(store.image_ref(image['id']), loaded)
 
         self._cache(self._aggregate(), image)
         self.assertTrue(self._said('0 cached, 0 existing, 1 errors'))
-        self.assertFalse(self._has(images.image_ref(image['id'])))
+        self.assertFalse(self._has(store.image_ref(image['id'])))
         self.assertFalse(self._has(loaded))

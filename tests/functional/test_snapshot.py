@@ -18,7 +18,7 @@ import tarfile
 
 import docker
 
-from novadocker.virt.docker import images
+from novadocker.virt.docker.image import store
 from tests.functional import base
 
 MARKER = '/root/marker'
@@ -69,7 +69,7 @@ class SnapshotTest(base.DockerFunctionalTestCase):
         result = self.api.post_server_action(
             server['id'], {'createImage': {'name': 'snap-of-web'}})
         snapshot_id = result['image_id']
-        local_ref = images.image_ref(snapshot_id)
+        local_ref = store.image_ref(snapshot_id)
         self.addCleanup(self._remove_local_image, local_ref)
 
         snapshot = self.wait_for(

@@ -28,7 +28,7 @@ from oslo_config import fixture as cfg_fixture
 import pytest
 
 from novadocker.virt.docker import client as docker_client
-from novadocker.virt.docker import images
+from novadocker.virt.docker.image import store as image_store
 from tests import glance_http
 from tests import image_tarballs as tb
 from tests import images as test_images
@@ -39,7 +39,7 @@ TOKEN = 'token-%s' % uuid.uuid4().hex
 @pytest.fixture
 def glance_api():
     server = glance_http.FakeGlanceAPI().start()
-    conf = cfg_fixture.Config(images.CONF)
+    conf = cfg_fixture.Config(image_store.CONF)
     conf.setUp()
     conf.config(api_servers=[server.url], num_retries=0, group='glance')
     conf.config(shared_directory=None, group='docker')
@@ -56,7 +56,7 @@ def context():
 
 @pytest.fixture
 def store(docker_url):
-    return images.ImageStore(docker_client.DockerClient(docker_url))
+    return image_store.ImageStore(docker_client.DockerClient(docker_url))
 
 
 def _image(marker):
@@ -82,10 +82,10 @@ def test_image_streams_from_glance_over_http(docker_api, glance_api,
                               name='Any Name (v2)')
     try:
         ref = store.load(context, image_id)
-        assert ref == images.image_ref(image_id)
+        assert ref == image_store.image_ref(image_id)
         assert test_images.config_digest(docker_api, ref) == loaded
     finally:
-        _remove(docker_api, images.image_ref(image_id), loaded)
+        _remove(docker_api, image_store.image_ref(image_id), loaded)
     # The data was fetched once, with the user's token; glanceclient did
     # not fetch the image again to check the checksum itself.
     data_path = '/v2/images/%s/file' % image_id
@@ -106,7 +106,7 @@ def test_checksum_mismatch_over_http_is_unacceptable_and_loads_nothing(
         with pytest.raises(docker.errors.ImageNotFound):
             docker_api.inspect_image(loaded)
     finally:
-        _remove(docker_api, images.image_ref(image_id), loaded)
+        _remove(docker_api, image_store.image_ref(image_id), loaded)
 
 
 def test_data_gone_from_glance_is_image_not_found(glance_api, context,

@@ -33,8 +33,8 @@ from oslo_config import fixture as cfg_fixture
 import pytest
 
 from novadocker.virt.docker import client as docker_client
-from novadocker.virt.docker import imagecache
-from novadocker.virt.docker import images
+from novadocker.virt.docker.image import cache as image_cache
+from novadocker.virt.docker.image import store as image_store
 from tests import image_tarballs as tb
 from tests import images as test_images
 
@@ -89,7 +89,7 @@ class FakeGlance(object):
 
 @pytest.fixture
 def conf():
-    fixture = cfg_fixture.Config(images.CONF)
+    fixture = cfg_fixture.Config(image_store.CONF)
     fixture.setUp()
     fixture.config(host_url='unix:///unused', group='docker')
     yield fixture
@@ -108,7 +108,7 @@ def client(docker_url):
 
 @pytest.fixture
 def store(client, glance, conf):
-    return images.ImageStore(client, image_api=glance)
+    return image_store.ImageStore(client, image_api=glance)
 
 
 @pytest.fixture
@@ -161,9 +161,9 @@ def test_name_differing_from_the_tarball_tag_boots(docker_api, store,
     own_tag = 'i4-tarball-tag-%s:latest' % uuid.uuid4().hex[:8]
     data, loaded = _marker_image(marker, repo_tags=[own_tag])
     image_id = glance.add(data, name='My Web App (v2)')
-    cleanup.extend([loaded, images.image_ref(image_id)])
+    cleanup.extend([loaded, image_store.image_ref(image_id)])
     ref = store.ensure(None, None, glance.image_meta(image_id))
-    assert ref == images.image_ref(image_id)
+    assert ref == image_store.image_ref(image_id)
     assert test_images.config_digest(docker_api, ref) == loaded
     # The tarball's own tag was not applied to anything.
     assert not _has(docker_api, own_tag)
@@ -180,7 +180,7 @@ def test_same_name_and_changed_image_boot_their_own_content(
         marker = 'same-name-%d-%s' % (n, uuid.uuid4())
         data, loaded = _marker_image(marker, repo_tags=['app:latest'])
         image_id = glance.add(data, name='app')
-        cleanup.extend([loaded, images.image_ref(image_id)])
+        cleanup.extend([loaded, image_store.image_ref(image_id)])
         contents[image_id] = marker
         # The second image is "the changed one": same name, new id.
         ref = store.ensure(None, None, glance.image_meta(image_id))
@@ -194,7 +194,7 @@ def test_oci_layout_loads(docker_api, store, glance, cleanup):
     marker = 'oci-%s' % uuid.uuid4()
     data, loaded = _marker_image(marker, oci=True)
     image_id = glance.add(data, name='oci')
-    cleanup.extend([loaded, images.image_ref(image_id)])
+    cleanup.extend([loaded, image_store.image_ref(image_id)])
     ref = store.ensure(None, None, glance.image_meta(image_id))
     assert test_images.config_digest(docker_api, ref) == loaded
     assert _run(docker_api, ref, cleanup) == marker
@@ -207,17 +207,17 @@ def test_snapshot_tarball_boots_on_another_host(docker_api, store, glance,
     marker = 'snapshot-%s' % uuid.uuid4()
     snapshot_id = str(uuid.uuid4())
     data, loaded = _marker_image(marker, repo_tags=[
-        images.image_ref(snapshot_id)])
-    cleanup.extend([loaded, images.image_ref(snapshot_id)])
+        image_store.image_ref(snapshot_id)])
+    cleanup.extend([loaded, image_store.image_ref(snapshot_id)])
     docker_api.load_image(data)
-    saved = b''.join(docker_api.get_image(images.image_ref(snapshot_id)))
-    docker_api.remove_image(images.image_ref(snapshot_id))
+    saved = b''.join(docker_api.get_image(image_store.image_ref(snapshot_id)))
+    docker_api.remove_image(image_store.image_ref(snapshot_id))
     # "another host"
-    assert not _has(docker_api, images.image_ref(snapshot_id))
+    assert not _has(docker_api, image_store.image_ref(snapshot_id))
     assert not _has(docker_api, loaded)
     glance.add(saved, name='snap', image_id=snapshot_id)
     ref = store.ensure(None, None, glance.image_meta(snapshot_id))
-    assert ref == images.image_ref(snapshot_id)
+    assert ref == image_store.image_ref(snapshot_id)
     assert _run(docker_api, ref, cleanup) == marker
 
 
@@ -259,11 +259,11 @@ def test_bad_inputs_are_refused_and_leave_nothing(docker_api, store,
             glance.meta[image_id].setdefault('os_hash_algo', 'sha512')
             glance.meta[image_id].setdefault('checksum', None)
         before = {i['Id'] for i in docker_api.images(all=True)}
-        cleanup.append(images.image_ref(image_id))
+        cleanup.append(image_store.image_ref(image_id))
         with pytest.raises(exception.ImageUnacceptable, match='.'):
             store.ensure(None, None, glance.image_meta(image_id))
             pytest.fail('%s was accepted' % name)
-        assert not _has(docker_api, images.image_ref(image_id)), name
+        assert not _has(docker_api, image_store.image_ref(image_id)), name
         # The valid image inside the bad uploads never got loaded, nor
         # did the tarball's tag move anywhere.
         assert not _has(docker_api, loaded), name
@@ -278,7 +278,7 @@ def test_concurrent_boots_download_once(docker_api, store, glance,
     marker = 'concurrent-%s' % uuid.uuid4()
     data, loaded = _marker_image(marker)
     image_id = glance.add(data, name='shared')
-    cleanup.extend([loaded, images.image_ref(image_id)])
+    cleanup.extend([loaded, image_store.image_ref(image_id)])
     glance.delay = threading.Event()   # hold the first download open
     refs, errors = [], []
 
@@ -295,7 +295,7 @@ def test_concurrent_boots_download_once(docker_api, store, glance,
     for t in threads:
         t.join(60)
     assert errors == []
-    assert refs == [images.image_ref(image_id)] * 4
+    assert refs == [image_store.image_ref(image_id)] * 4
     assert glance.downloads == {image_id: 1}
 
 
@@ -304,7 +304,7 @@ def test_shared_directory_is_used_first(docker_api, store, glance, conf,
     marker = 'shared-dir-%s' % uuid.uuid4()
     data, loaded = _marker_image(marker)
     image_id = glance.add(data, name='from-dir')
-    cleanup.extend([loaded, images.image_ref(image_id)])
+    cleanup.extend([loaded, image_store.image_ref(image_id)])
     (tmp_path / image_id).write_bytes(data)
     conf.config(shared_directory=str(tmp_path), group='docker')
     ref = store.ensure(None, None, glance.image_meta(image_id))
@@ -326,29 +326,29 @@ def test_cache_prunes_only_what_it_should(docker_api, client, store,
     for role in ('used', 'unused', 'busy', 'shared'):
         data, loaded = _marker_image('cache-%s-%s' % (role, uuid.uuid4()))
         ids[role] = glance.add(data, name=role)
-        cleanup.extend([loaded, images.image_ref(ids[role])])
+        cleanup.extend([loaded, image_store.image_ref(ids[role])])
         store.ensure(None, None, glance.image_meta(ids[role]))
     # A foreign tag on one of our images: pruning our tag keeps it.
     foreign = 'i4-foreign-%s' % uuid.uuid4().hex[:8]
-    docker_api.tag(images.image_ref(ids['shared']), foreign, 'v1')
+    docker_api.tag(image_store.image_ref(ids['shared']), foreign, 'v1')
     cleanup.append(foreign + ':v1')
     # A container (not a listed instance) uses 'busy'.
-    busy = docker_api.create_container(images.image_ref(ids['busy']),
+    busy = docker_api.create_container(image_store.image_ref(ids['busy']),
                                        name='i4-busy-%s' %
                                        uuid.uuid4().hex[:8])
-    cache = imagecache.ImageCache(client)
+    cache = image_cache.ImageCache(client)
     mine = set(ids.values())
     real_cached = cache.cached
-    # Other tests share this engine: prune only among this test's images.
+    # Other tests share this engine: prune only among this test's image_store.
     cache.cached = lambda: real_cached() & mine
     try:
         removed = cache.prune([_Instance(ids['used'])])
     finally:
         docker_api.remove_container(busy, force=True)
     assert sorted(removed) == sorted([ids['unused'], ids['shared']])
-    assert _has(docker_api, images.image_ref(ids['used']))
-    assert _has(docker_api, images.image_ref(ids['busy']))
-    assert not _has(docker_api, images.image_ref(ids['unused']))
+    assert _has(docker_api, image_store.image_ref(ids['used']))
+    assert _has(docker_api, image_store.image_ref(ids['busy']))
+    assert not _has(docker_api, image_store.image_ref(ids['unused']))
     assert _has(docker_api, foreign + ':v1')
     assert _has(docker_api, busybox_image)
 
@@ -356,7 +356,7 @@ def test_cache_prunes_only_what_it_should(docker_api, client, store,
 def test_one_gib_image_loads_with_flat_memory(docker_url, docker_api,
                                               cleanup):
     image_id = str(uuid.uuid4())
-    cleanup.append(images.image_ref(image_id))
+    cleanup.append(image_store.image_ref(image_id))
     out = subprocess.run(
         [sys.executable, '-m', 'tests.image_load_child', docker_url,
          image_id, str(1024 ** 3)], capture_output=True, timeout=300,

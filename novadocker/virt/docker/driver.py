@@ -39,8 +39,8 @@ from novadocker.virt.docker import diagnostics
 from novadocker.virt.docker import events
 from novadocker.virt.docker import exception as docker_exception
 from novadocker.virt.docker import hostinfo
-from novadocker.virt.docker import imagecache
-from novadocker.virt.docker import images
+from novadocker.virt.docker.image import cache
+from novadocker.virt.docker.image import store
 from novadocker.virt.docker import knobs
 from novadocker.virt.docker import mounts
 from novadocker.virt.docker.network import vifwait
@@ -94,8 +94,8 @@ class DockerDriver(driver.ComputeDriver):
         # changed later by tests that run several computes in-process).
         self._host = CONF.host
         self._containers = containers.Containers(self._client, CONF.host)
-        self._images = images.ImageStore(self._client)
-        self._image_cache = imagecache.ImageCache(self._client)
+        self._images = store.ImageStore(self._client)
+        self._image_cache = cache.ImageCache(self._client)
         self._network = wiring.Network(self._client, CONF.host,
                                        CONF.instances_path)
         self._events = None

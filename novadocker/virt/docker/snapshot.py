@@ -16,7 +16,7 @@ from nova.compute import task_states
 from nova.image import glance
 from oslo_log import log as logging
 
-from novadocker.virt.docker import images
+from novadocker.virt.docker.image import store
 from novadocker.virt.docker import streams
 
 LOG = logging.getLogger(__name__)
@@ -37,10 +37,10 @@ def take(context, instance, image_id, update_task_state, containers,
     image_api = image_api or glance.API()
     snapshot = image_api.get(context, image_id)
     update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
-    containers.commit(instance, images.REPOSITORY, image_id)
+    containers.commit(instance, store.REPOSITORY, image_id)
     update_task_state(task_state=task_states.IMAGE_UPLOADING,
                       expected_state=task_states.IMAGE_PENDING_UPLOAD)
-    body = streams.IterReader(client.get_image(images.image_ref(image_id)))
+    body = streams.IterReader(client.get_image(store.image_ref(image_id)))
     image_api.update(context, image_id, image_metadata(snapshot), body,
                      purge_props=False)
     LOG.info('Uploaded snapshot %s (%d bytes)', image_id, body.bytes_read,

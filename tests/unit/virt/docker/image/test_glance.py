@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""glancedata.GlanceImages through nova's glanceclient wrapper and the real
+"""image_glance.GlanceImages through nova's glanceclient wrapper and the real
 glanceclient, with Glance faked at the HTTP layer (requests-mock)."""
 
 import hashlib
@@ -21,7 +21,7 @@ from oslo_config import fixture as cfg_fixture
 import pytest
 import requests_mock
 
-from novadocker.virt.docker import glancedata
+from novadocker.virt.docker.image import glance as image_glance
 
 GLANCE = 'http://glance.test:9292'
 IMAGE_ID = '7c0c4a8e-0000-4000-8000-00000000000b'
@@ -31,7 +31,7 @@ DATA = bytes(range(256)) * 1024
 
 @pytest.fixture
 def glance_http():
-    conf = cfg_fixture.Config(glancedata.glance.CONF)
+    conf = cfg_fixture.Config(image_glance.glance.CONF)
     conf.setUp()
     conf.config(api_servers=[GLANCE], num_retries=0, group='glance')
     with requests_mock.Mocker() as mocker:
@@ -60,7 +60,7 @@ def test_download_streams_the_file_without_glanceclients_check(
                     json=_meta(os_hash_value='0' * 128, checksum='0' * 32))
     glance_http.get(FILE, content=DATA,
                     headers={'Content-Type': 'application/octet-stream'})
-    chunks = glancedata.GlanceImages().download(context, IMAGE_ID)
+    chunks = image_glance.GlanceImages().download(context, IMAGE_ID)
     assert b''.join(chunks) == DATA
     assert [r.url for r in glance_http.request_history] == [FILE]
     assert glance_http.last_request.headers['X-Auth-Token'] == 't0k'
@@ -75,7 +75,7 @@ def test_download_errors_become_nova_image_errors(glance_http, context,
                                                   status, error):
     glance_http.get(FILE, status_code=status)
     with pytest.raises(error) as e:
-        glancedata.GlanceImages().download(context, IMAGE_ID)
+        image_glance.GlanceImages().download(context, IMAGE_ID)
     assert IMAGE_ID in str(e.value)
 
 
@@ -83,13 +83,13 @@ def test_other_http_errors_pass_through(glance_http, context):
     import glanceclient.exc
     glance_http.get(FILE, status_code=500)
     with pytest.raises(glanceclient.exc.HTTPInternalServerError):
-        glancedata.GlanceImages().download(context, IMAGE_ID)
+        image_glance.GlanceImages().download(context, IMAGE_ID)
 
 
 def test_image_without_data_is_unacceptable(glance_http, context):
     glance_http.get(FILE, status_code=204)
     with pytest.raises(exception.ImageUnacceptable):
-        glancedata.GlanceImages().download(context, IMAGE_ID)
+        image_glance.GlanceImages().download(context, IMAGE_ID)
 
 
 def test_get_is_novas(glance_http, context):
@@ -98,17 +98,17 @@ def test_get_is_novas(glance_http, context):
         'properties': {'id': {'type': 'string'}, 'size': {'type': 'integer'},
                        'status': {'type': 'string'}}})
     glance_http.get('%s/v2/images/%s' % (GLANCE, IMAGE_ID), json=_meta())
-    meta = glancedata.GlanceImages().get(context, IMAGE_ID)
+    meta = image_glance.GlanceImages().get(context, IMAGE_ID)
     assert meta['id'] == IMAGE_ID
     assert meta['size'] == len(DATA)
 
 
 def test_a_download_to_verify_is_novas(monkeypatch, context):
     calls = []
-    monkeypatch.setattr(glancedata.glance.API, 'download',
+    monkeypatch.setattr(image_glance.glance.API, 'download',
                         lambda self, *a, **kw: calls.append((a, kw)))
     sink, certs = object(), object()
-    glancedata.GlanceImages().download(context, IMAGE_ID, data=sink,
+    image_glance.GlanceImages().download(context, IMAGE_ID, data=sink,
                                        trusted_certs=certs)
     assert calls == [((context, IMAGE_ID),
                       {'data': sink, 'trusted_certs': certs})]

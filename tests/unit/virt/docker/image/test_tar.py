@@ -18,7 +18,7 @@ import tarfile
 
 import pytest
 
-from novadocker.virt.docker import imagetar
+from novadocker.virt.docker.image import tar as image_tar
 from tests import image_tarballs
 
 
@@ -44,7 +44,7 @@ def _link(name, target, type_=tarfile.SYMTYPE):
 
 
 def _events(data, step):
-    reader = imagetar.TarReader()
+    reader = image_tar.TarReader()
     events = []
     for i in range(0, len(data), step):
         events.extend(reader.feed(data[i:i + step]))
@@ -59,16 +59,16 @@ def test_events_rebuild_input_and_find_members(step):
                 _link('l', 'a'))
     events = _events(data, step)
     assert b''.join(bytes(raw) for _k, _p, raw in events) == data
-    headers = [p for k, p, _r in events if k == imagetar.HEADER]
+    headers = [p for k, p, _r in events if k == image_tar.HEADER]
     assert [(m.name, m.size) for m in headers] == [
         ('a', 5), (long_name, 1000), ('l', 0)]
-    body = b''.join(bytes(p) for k, p, _r in events if k == imagetar.DATA)
+    body = b''.join(bytes(p) for k, p, _r in events if k == image_tar.DATA)
     assert body == b'hello' + b'y' * 1000
 
 
 def test_gnu_long_names():
     data = _tar(_file('x/' + 'g' * 150, b'z'), fmt=tarfile.GNU_FORMAT)
-    headers = [p for k, p, _r in _events(data, 7) if k == imagetar.HEADER]
+    headers = [p for k, p, _r in _events(data, 7) if k == image_tar.HEADER]
     assert headers[0].name == 'x/' + 'g' * 150
 
 
@@ -79,14 +79,14 @@ def test_gnu_long_names():
     (_tar(_file('a'))[:512 * 2], 'truncated'),
 ])
 def test_bad_archives(data, reason):
-    with pytest.raises(imagetar.TarError, match=reason):
+    with pytest.raises(image_tar.TarError, match=reason):
         _events(data, 300)
 
 
 def test_corrupt_header_checksum():
     data = bytearray(_tar(_file('a')))
     data[0:1] = b'b'
-    with pytest.raises(imagetar.TarError, match='not a tar archive'):
+    with pytest.raises(image_tar.TarError, match='not a tar archive'):
         _events(bytes(data), 512)
 
 
@@ -96,8 +96,8 @@ def test_corrupt_header_checksum():
     _link('h', '/etc/shadow', tarfile.LNKTYPE),
 ])
 def test_escaping_members_refused(member):
-    with pytest.raises(imagetar.TarError, match='escapes|absolute'):
-        imagetar.check_member(imagetar.Member(
+    with pytest.raises(image_tar.TarError, match='escapes|absolute'):
+        image_tar.check_member(image_tar.Member(
             member[0].name, member[0].type, member[0].size,
             member[0].linkname))
 
@@ -107,19 +107,19 @@ def test_escaping_members_refused(member):
     _link('h', 'a/b', tarfile.LNKTYPE),
 ])
 def test_contained_members_accepted(member):
-    imagetar.check_member(imagetar.Member(
+    image_tar.check_member(image_tar.Member(
         member[0].name, member[0].type, member[0].size, member[0].linkname))
 
 
 def test_member_bytes_round_trip():
-    data = imagetar.member_bytes('manifest.json', b'[1]') + \
-        imagetar.end_of_archive()
+    data = image_tar.member_bytes('manifest.json', b'[1]') + \
+        image_tar.end_of_archive()
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         assert tar.extractfile('manifest.json').read() == b'[1]'
 
 
 def _scan(layer, step=1000):
-    scanner = imagetar.LayerScanner(layer[:512])
+    scanner = image_tar.LayerScanner(layer[:512])
     for i in range(0, len(layer), step):
         scanner.feed(layer[i:i + step])
     return scanner.close()
@@ -130,7 +130,7 @@ def test_layer_scanner_good(compress):
     layer = image_tarballs.layer_tar({'bin/x': b'1' * 5000, 'etc/y': b''})
     if compress:
         layer = gzip.compress(layer)
-    assert imagetar.LayerScanner.looks_like_layer(layer[:512])
+    assert image_tar.LayerScanner.looks_like_layer(layer[:512])
     assert _scan(layer) is None
 
 
@@ -151,9 +151,9 @@ def test_layer_scanner_finds_truncation():
 
 def test_empty_layer_is_a_layer():
     empty = b'\0' * 1024
-    assert imagetar.LayerScanner.looks_like_layer(empty)
+    assert image_tar.LayerScanner.looks_like_layer(empty)
     assert _scan(empty) is None
 
 
 def test_json_is_not_a_layer():
-    assert not imagetar.LayerScanner.looks_like_layer(b'{"a": 1}' * 100)
+    assert not image_tar.LayerScanner.looks_like_layer(b'{"a": 1}' * 100)

@@ -19,7 +19,7 @@ from nova import exception
 from oslo_config import fixture as cfg_fixture
 import pytest
 
-from novadocker.virt.docker import imagepipe
+from novadocker.virt.docker.image import pipe
 
 
 class VerifyingGlance(object):
@@ -48,7 +48,7 @@ class VerifyingGlance(object):
 def test_chunks_stream_through():
     chunks = [b'%d' % i * 100 for i in range(50)]
     glance = VerifyingGlance(chunks)
-    got = list(imagepipe.verified_chunks(glance, None, 'img', 'certs'))
+    got = list(pipe.verified_chunks(glance, None, 'img', 'certs'))
     assert got == chunks
     assert glance.calls == [('img', 'certs')]
 
@@ -57,7 +57,7 @@ def test_bad_signature_raises_before_the_end():
     glance = VerifyingGlance([b'a', b'b'], signature_ok=False)
     got = []
     with pytest.raises(exception.ImageUnacceptable, match='signature'):
-        for chunk in imagepipe.verified_chunks(glance, None, 'img'):
+        for chunk in pipe.verified_chunks(glance, None, 'img'):
             got.append(chunk)
     assert got == [b'a', b'b']
 
@@ -67,12 +67,12 @@ def test_other_errors_pass_unchanged():
         def download(self, *args, **kwargs):
             raise exception.ImageNotFound(image_id='img')
     with pytest.raises(exception.ImageNotFound):
-        list(imagepipe.verified_chunks(Broken([]), None, 'img'))
+        list(pipe.verified_chunks(Broken([]), None, 'img'))
 
 
 def test_closing_early_stops_the_download():
     glance = VerifyingGlance(iter([b'x'] * 10000))
-    stream = imagepipe.verified_chunks(glance, None, 'img')
+    stream = pipe.verified_chunks(glance, None, 'img')
     assert next(stream) == b'x'
     stream.close()
     assert glance.finished.wait(10)
@@ -81,14 +81,14 @@ def test_closing_early_stops_the_download():
 
 @pytest.fixture
 def conf():
-    fixture = cfg_fixture.Config(imagepipe.CONF)
+    fixture = cfg_fixture.Config(pipe.CONF)
     fixture.setUp()
     yield fixture
     fixture.cleanUp()
 
 
 def test_when_nova_verifies(conf):
-    assert not imagepipe.needs_data_argument(None)
-    assert imagepipe.needs_data_argument(['cert'])
+    assert not pipe.needs_data_argument(None)
+    assert pipe.needs_data_argument(['cert'])
     conf.config(verify_glance_signatures=True, group='glance')
-    assert imagepipe.needs_data_argument(None)
+    assert pipe.needs_data_argument(None)

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""imagecache.ImageCache against Docker faked at the HTTP layer."""
+"""cache.ImageCache against Docker faked at the HTTP layer."""
 
 import datetime
 
@@ -19,7 +19,7 @@ from oslo_utils import timeutils
 import pytest
 
 from novadocker.virt.docker import client as docker_client
-from novadocker.virt.docker import imagecache
+from novadocker.virt.docker.image import cache
 from tests.unit.virt.docker import docker_http
 
 OLD, NEW, USED, BUSY, GONE = ('a-old', 'b-new', 'c-used', 'd-busy', 'e-gone')
@@ -32,7 +32,7 @@ class _Instance(object):
 
 @pytest.fixture
 def conf():
-    fixture = cfg_fixture.Config(imagecache.CONF)
+    fixture = cfg_fixture.Config(cache.CONF)
     fixture.setUp()
     fixture.config(remove_unused_original_minimum_age_seconds=3600,
                    group='image_cache')
@@ -76,7 +76,7 @@ def _docker(http):
 
 
 def _cache():
-    return imagecache.ImageCache(docker_client.DockerClient(docker_http.URL))
+    return cache.ImageCache(docker_client.DockerClient(docker_http.URL))
 
 
 def test_prunes_only_old_unused_images_of_ours(http, conf):
@@ -110,4 +110,4 @@ def test_nothing_removed_when_disabled(http, conf):
 def test_last_used_falls_back_to_created():
     info = {'Created': '2026-01-02T03:04:05.5Z',
             'Metadata': {'LastTagTime': '0001-01-01T00:00:00Z'}}
-    assert imagecache.last_used(info).year == 2026
+    assert cache.last_used(info).year == 2026

@@ -27,8 +27,8 @@ import tarfile
 from nova import exception
 import pytest
 
-from novadocker.virt.docker import imagefilter
-from novadocker.virt.docker import imagetar
+from novadocker.virt.docker.image import filter as image_filter
+from novadocker.virt.docker.image import tar as image_tar
 from tests import image_tarballs as tb
 
 LAYER = tb.layer_tar({'bin/sh': b'#!fake', 'etc/hostname': b'x\n'})
@@ -39,7 +39,7 @@ REF = 'nova-image:img-1'
 
 
 def _run(data, checksums=(), size=None, step=777, reference=None):
-    f = imagefilter.ImageFilter('img-1', checksums, size, reference)
+    f = image_filter.ImageFilter('img-1', checksums, size, reference)
     chunks = (data[i:i + step] for i in range(0, len(data), step))
     return f, b''.join(f.filter(chunks))
 
@@ -168,7 +168,7 @@ def test_checksum_mismatch_refused(sums):
 
 def test_unknown_hash_algorithm_refused():
     with pytest.raises(exception.ImageUnacceptable, match='unknown hash'):
-        imagefilter.ImageFilter('img-1', [('crc-13', 'x')])
+        image_filter.ImageFilter('img-1', [('crc-13', 'x')])
 
 
 def test_size_mismatch_refused():
@@ -273,33 +273,33 @@ def test_docker_never_gets_a_complete_tarball(name):
     """Whatever was passed on before the refusal has no end marker and no
     manifest.json: Docker cannot load it."""
     data, _reason = BAD[name]
-    f = imagefilter.ImageFilter('img-1')
+    f = image_filter.ImageFilter('img-1')
     sent = bytearray()
     with pytest.raises(exception.ImageUnacceptable):
         for piece in f.filter(data[i:i + 999]
                               for i in range(0, len(data), 999)):
             sent += piece
-    reader = imagetar.TarReader()
+    reader = image_tar.TarReader()
     names = [p.name for k, p, _r in reader.feed(bytes(sent))
-             if k == imagetar.HEADER]
+             if k == image_tar.HEADER]
     assert not reader.ended
     assert 'manifest.json' not in names
 
 
 def test_strongest_checksum_is_the_one_checked():
     sums = [('md5', 'a' * 32), ('sha512', 'b' * 128)]
-    assert imagefilter.strongest(sums) == [('sha512', 'b' * 128)]
-    assert imagefilter.strongest(sums[:1]) == [('md5', 'a' * 32)]
-    assert imagefilter.strongest([]) == []
+    assert image_filter.strongest(sums) == [('sha512', 'b' * 128)]
+    assert image_filter.strongest(sums[:1]) == [('md5', 'a' * 32)]
+    assert image_filter.strongest([]) == []
 
 
 def test_abandoned_filter_stops_its_hashing_thread():
     import threading
     before = threading.active_count()
     data = tb.docker_archive([tb.layer_tar({'big': b'b' * (3 << 20)})])
-    f = imagefilter.ImageFilter('img-1', [('md5', '0' * 32)])
+    f = image_filter.ImageFilter('img-1', [('md5', '0' * 32)])
     gen = f.filter(data[i:i + 65536] for i in range(0, len(data), 65536))
-    assert len(next(gen)) >= imagefilter.MIN_OUT
+    assert len(next(gen)) >= image_filter.MIN_OUT
     assert threading.active_count() > before
     gen.close()
     for _ in range(50):
@@ -312,16 +312,16 @@ def test_abandoned_filter_stops_its_hashing_thread():
 
 def test_big_chunks_pass_through_uncopied_small_ones_are_joined():
     data = tb.docker_archive([tb.layer_tar({'big': b'b' * (1 << 20)})])
-    step = imagefilter.MIN_OUT
+    step = image_filter.MIN_OUT
     chunks = [data[i:i + step] for i in range(0, len(data), step)]
-    f = imagefilter.ImageFilter('img-1', [('sha512',
+    f = image_filter.ImageFilter('img-1', [('sha512',
                                            hashlib.sha512(data).hexdigest())])
     out = list(f.filter(iter(chunks)))
     # The big file's chunks go to Docker as the very objects that came in.
     assert sum(any(o is c for c in chunks) for o in out) >= 10
     _members(b''.join(out))
 
-    f = imagefilter.ImageFilter('img-1')
+    f = image_filter.ImageFilter('img-1')
     out = list(f.filter(data[i:i + 100] for i in range(0, len(data), 100)))
-    assert all(len(o) >= imagefilter.MIN_OUT for o in out[:-1])
-    assert len(out) < len(data) // imagefilter.MIN_OUT + 2
+    assert all(len(o) >= image_filter.MIN_OUT for o in out[:-1])
+    assert len(out) < len(data) // image_filter.MIN_OUT + 2

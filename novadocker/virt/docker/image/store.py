@@ -15,7 +15,7 @@
 A Glance image is known locally by the tag ``nova-image:<glance id>``,
 never by a name that may have changed or that another image shares. When
 it is missing, its tarball streams from ``[docker] shared_directory`` or
-from Glance through :class:`imagefilter.ImageFilter` straight into
+from Glance through :class:`filter.ImageFilter` straight into
 ``docker load``: no temporary file, memory flat whatever the image's size,
 content checked against Glance's checksums. The filter rewrites the
 tarball's ``manifest.json`` and ``index.json`` so that ``docker load``
@@ -36,9 +36,9 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from novadocker.virt.docker import exception
-from novadocker.virt.docker import glancedata
-from novadocker.virt.docker import imagefilter
-from novadocker.virt.docker import imagepipe
+from novadocker.virt.docker.image import glance
+from novadocker.virt.docker.image import filter as image_filter
+from novadocker.virt.docker.image import pipe
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class ImageStore(object):
     @property
     def image_api(self):
         if self._image_api is None:
-            self._image_api = glancedata.GlanceImages()
+            self._image_api = glance.GlanceImages()
         return self._image_api
 
     def _exists(self, ref, named=False):
@@ -204,8 +204,8 @@ class ImageStore(object):
         if instance is not None and instance.obj_attr_is_set(
                 'trusted_certs'):
             trusted_certs = instance.trusted_certs
-        if imagepipe.needs_data_argument(trusted_certs):
-            return 'Glance (signature verified)', imagepipe.verified_chunks(
+        if pipe.needs_data_argument(trusted_certs):
+            return 'Glance (signature verified)', pipe.verified_chunks(
                 self.image_api, context, image_id, trusted_certs)
         chunks = self.image_api.download(context, image_id)
         if chunks is None:
@@ -221,18 +221,18 @@ class ImageStore(object):
         LOG.info('Loading image %s from %s', image_id, where,
                  instance=instance)
         ref = image_ref(image_id)
-        image_filter = imagefilter.ImageFilter(
-            image_id, imagefilter.strongest(checksums(meta)),
+        checker = image_filter.ImageFilter(
+            image_id, image_filter.strongest(checksums(meta)),
             meta.get('size') or None, reference=ref)
         progress = Progress(image_id, meta.get('size'), instance)
         try:
             self._client.load_image(
-                image_filter.filter(progress.wrap(chunks)))
+                checker.filter(progress.wrap(chunks)))
         finally:
             close = getattr(chunks, 'close', None)
             if close is not None:
                 close()
-        if image_filter.plan is None:
+        if checker.plan is None:
             raise exception.DockerServerError(
                 what='image load %s' % image_id,
                 reason=_('Docker answered before reading the whole image'))

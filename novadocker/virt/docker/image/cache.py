@@ -29,7 +29,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from novadocker.virt.docker import exception
-from novadocker.virt.docker import images
+from novadocker.virt.docker.image import store
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ _NEVER = '0001-01-01T00:00:00Z'
 
 
 def _glance_ids(summary):
-    prefix = images.REPOSITORY + ':'
+    prefix = store.REPOSITORY + ':'
     for tag in summary.get('RepoTags') or ():
         if tag.startswith(prefix):
             yield tag[len(prefix):]
@@ -59,7 +59,7 @@ class ImageCache(object):
     def cached(self):
         """Glance ids of the images we hold."""
         ids = set()
-        for summary in self._client.images(name=images.REPOSITORY):
+        for summary in self._client.images(name=store.REPOSITORY):
             ids.update(_glance_ids(summary))
         return ids
 
@@ -82,13 +82,13 @@ class ImageCache(object):
         """Re-tag an image in use: Docker records the time
         (``LastTagTime``), which is then its last use."""
         try:
-            self._client.tag(images.image_ref(image_id), images.REPOSITORY,
+            self._client.tag(store.image_ref(image_id), store.REPOSITORY,
                              image_id)
         except exception.DockerNotFound:
             pass
 
     def _remove_if_old(self, image_id, min_age):
-        ref = images.image_ref(image_id)
+        ref = store.image_ref(image_id)
         try:
             info = self._client.inspect_image(ref)
             age = timeutils.delta_seconds(last_used(info), timeutils.utcnow(

@@ -18,12 +18,12 @@ import tarfile
 
 import pytest
 
-from novadocker.virt.docker import imagelayout
-from novadocker.virt.docker import imagetar
+from novadocker.virt.docker.image import layout
+from novadocker.virt.docker.image import tar
 
 
 def _m(name, type_=tarfile.REGTYPE, link=''):
-    return imagetar.Member(name, type_, 10, link)
+    return tar.Member(name, type_, 10, link)
 
 
 def test_resolve_follows_links_inside():
@@ -31,8 +31,8 @@ def test_resolve_follows_links_inside():
                                  '../b/layer.tar'),
                'b/layer.tar': _m('b/layer.tar'),
                'c': _m('c', tarfile.LNKTYPE, 'b/layer.tar')}
-    assert imagelayout.resolve(members, 'a/layer.tar') == 'b/layer.tar'
-    assert imagelayout.resolve(members, 'c') == 'b/layer.tar'
+    assert layout.resolve(members, 'a/layer.tar') == 'b/layer.tar'
+    assert layout.resolve(members, 'c') == 'b/layer.tar'
 
 
 @pytest.mark.parametrize('members, name, reason', [
@@ -44,8 +44,8 @@ def test_resolve_follows_links_inside():
     ({}, 'missing', 'not in the archive'),
 ])
 def test_resolve_refuses(members, name, reason):
-    with pytest.raises(imagelayout.LayoutError, match=reason):
-        imagelayout.resolve(members, name)
+    with pytest.raises(layout.LayoutError, match=reason):
+        layout.resolve(members, name)
 
 
 def _blob(doc):
@@ -78,11 +78,11 @@ def test_nested_index_and_attestations():
         members[name] = _m(name)
     layer = 'blobs/sha256/' + 'b' * 64
     members[layer] = _m(layer)
-    plan = imagelayout.plan(members, captured, {layer: None})
+    plan = layout.plan(members, captured, {layer: None})
     assert plan.image_id == cfg_digest
     assert json.loads(plan.manifest) == [{
         'Config': 'blobs/sha256/' + cfg_digest[7:], 'RepoTags': [],
         'Layers': [layer]}]
     # A layer the scanner found bad is refused by name.
-    with pytest.raises(imagelayout.LayoutError, match='layer .*: bad'):
-        imagelayout.plan(members, captured, {layer: 'bad'})
+    with pytest.raises(layout.LayoutError, match='layer .*: bad'):
+        layout.plan(members, captured, {layer: 'bad'})

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""images.ImageStore against Docker faked at the HTTP layer and a fake
+"""store.ImageStore against Docker faked at the HTTP layer and a fake
 image API (Glance's ``get`` and ``download``)."""
 
 import hashlib
@@ -23,7 +23,7 @@ import pytest
 
 from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker import exception as docker_exception
-from novadocker.virt.docker import images
+from novadocker.virt.docker.image import store
 from tests import image_tarballs as tb
 from tests.unit.virt.docker import docker_http
 from tests.unit.virt.docker import test_client
@@ -52,7 +52,7 @@ class FakeImageAPI(object):
 
 @pytest.fixture
 def conf():
-    fixture = cfg_fixture.Config(images.CONF)
+    fixture = cfg_fixture.Config(store.CONF)
     fixture.setUp()
     yield fixture
     fixture.cleanUp()
@@ -73,7 +73,7 @@ def _meta(name='Busybox'):
 
 
 def _store(api):
-    return images.ImageStore(docker_client.DockerClient(docker_http.URL),
+    return store.ImageStore(docker_client.DockerClient(docker_http.URL),
                              image_api=api)
 
 
@@ -140,14 +140,14 @@ def test_a_name_must_be_a_tag_not_an_id_prefix(http, conf):
 
 def test_names_that_are_no_reference_are_not_asked(http, conf):
     _missing(http, 'nova-image:' + IMAGE_ID)
-    assert images.local_names(_meta('My image (v2)')) == []
+    assert store.local_names(_meta('My image (v2)')) == []
     assert _store(None).find(_meta('My image (v2)')) is None
     assert len(http.calls('GET')) <= 2
 
 
 def test_lookup_by_name_can_be_turned_off(http, conf):
     conf.config(boot_local_images_by_name=False, group='docker')
-    assert images.candidates(_meta()) == ['nova-image:' + IMAGE_ID]
+    assert store.candidates(_meta()) == ['nova-image:' + IMAGE_ID]
 
 
 def test_missing_image_streams_from_glance_named_by_its_id(http, conf):
@@ -213,10 +213,10 @@ def test_shared_directory_falls_back_to_glance(http, conf, tmp_path):
 
 
 def test_progress_is_logged_at_a_bounded_rate(caplog):
-    progress = images.Progress('img', 3000, interval=3600)
+    progress = store.Progress('img', 3000, interval=3600)
     assert b''.join(progress.wrap([b'a' * 1000] * 3)) == b'a' * 3000
     assert progress.bytes == 3000
-    progress = images.Progress('img', 3000, interval=0)
+    progress = store.Progress('img', 3000, interval=0)
     with caplog.at_level('INFO'):
         list(progress.wrap([b'a' * 1000] * 3))
     assert len([r for r in caplog.records

@@ -40,8 +40,8 @@ import threading
 from nova import exception
 from nova.i18n import _
 
-from novadocker.virt.docker import imagelayout
-from novadocker.virt.docker import imagetar
+from novadocker.virt.docker.image import layout
+from novadocker.virt.docker.image import tar
 
 # Members we keep in memory: JSON documents (manifests, configs, indexes).
 JSON_MEMBER_LIMIT = 8 * 1024 * 1024
@@ -53,8 +53,8 @@ MIN_OUT = 64 * 1024
 HASH_BATCH = 1024 * 1024   # bytes handed to the hashing thread at a time
 HASH_QUEUE = 8             # batches waiting for it (8 MiB at most)
 HASH_WAIT = 600      # seconds the hashing thread may lag at the end
-_DROPPED = (imagelayout.DOCKER_MANIFEST, imagelayout.OCI_INDEX,
-            imagelayout.LEGACY_REPOSITORIES)
+_DROPPED = (layout.DOCKER_MANIFEST, layout.OCI_INDEX,
+            layout.LEGACY_REPOSITORIES)
 
 
 def _hasher(algo):
@@ -171,7 +171,7 @@ class ImageFilter(object):
             if hasher is None:
                 raise self._refuse(_('unknown hash algorithm %s') % algo)
             self._hashes.append((algo, expected.lower(), hasher))
-        self._reader = imagetar.TarReader()
+        self._reader = tar.TarReader()
         self._members = {}
         self._captured = {}
         self._captured_bytes = 0
@@ -217,25 +217,25 @@ class ImageFilter(object):
         out = []
         try:
             for kind, payload, raw in self._reader.feed(chunk):
-                if kind == imagetar.HEADER:
+                if kind == tar.HEADER:
                     self._start(payload)
                     if not self._current.drop:
                         out.append(raw)
-                elif kind == imagetar.DATA:
+                elif kind == tar.DATA:
                     self._data(payload)
                     if not self._current.drop:
                         out.append(raw)
-                elif kind == imagetar.PAD:
+                elif kind == tar.PAD:
                     if not self._current.drop:
                         out.append(raw)
-        except imagetar.TarError as e:
+        except tar.TarError as e:
             raise self._refuse(str(e)) from None
         return out
 
     def _start(self, member):
-        name = imagetar.check_member(member)
-        if member.type not in imagetar.OUTER_TYPES:
-            raise imagetar.TarError('member %s of type %r is not a file, '
+        name = tar.check_member(member)
+        if member.type not in tar.OUTER_TYPES:
+            raise tar.TarError('member %s of type %r is not a file, '
                                     'directory or link' % (name,
                                                            member.type))
         self._members[name] = member
@@ -250,7 +250,7 @@ class ImageFilter(object):
         current.left -= len(data)
         if not current.decided:
             current.head += data
-            if len(current.head) >= imagetar.BLOCK or not current.left:
+            if len(current.head) >= tar.BLOCK or not current.left:
                 self._decide(current)
         elif current.capture is not None:
             self._keep(current, data)
@@ -267,14 +267,14 @@ class ImageFilter(object):
                 head.startswith(_JSON_START)):
             current.capture = bytearray()
             self._keep(current, head)
-        elif imagetar.LayerScanner.looks_like_layer(head):
-            current.scanner = imagetar.LayerScanner(head)
+        elif tar.LayerScanner.looks_like_layer(head):
+            current.scanner = tar.LayerScanner(head)
             current.scanner.feed(head)
 
     def _keep(self, current, data):
         self._captured_bytes += len(data)
         if self._captured_bytes > JSON_TOTAL_LIMIT:
-            raise imagetar.TarError('more than %d bytes of JSON members'
+            raise tar.TarError('more than %d bytes of JSON members'
                                     % JSON_TOTAL_LIMIT)
         current.capture += data
 
@@ -290,7 +290,7 @@ class ImageFilter(object):
     def _finish(self):
         try:
             self._reader.close()
-        except imagetar.TarError as e:
+        except tar.TarError as e:
             raise self._refuse(str(e)) from None
         if self._size and self.bytes_in != self._size:
             raise self._refuse(_('got %(got)d bytes, Glance says %(size)d') %
@@ -302,13 +302,13 @@ class ImageFilter(object):
                     'algo': algo, 'expected': expected,
                     'got': hasher.hexdigest()})
         try:
-            self.plan = imagelayout.plan(self._members, self._captured,
+            self.plan = layout.plan(self._members, self._captured,
                                          self._scanned, self._reference)
-        except imagelayout.LayoutError as e:
+        except layout.LayoutError as e:
             raise self._refuse(str(e)) from None
-        tail = imagetar.member_bytes(imagelayout.DOCKER_MANIFEST,
+        tail = tar.member_bytes(layout.DOCKER_MANIFEST,
                                      self.plan.manifest)
         if self.plan.index is not None:
-            tail += imagetar.member_bytes(imagelayout.OCI_INDEX,
+            tail += tar.member_bytes(layout.OCI_INDEX,
                                           self.plan.index)
-        return tail + imagetar.end_of_archive()
+        return tail + tar.end_of_archive()

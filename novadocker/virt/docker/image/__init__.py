@@ -1,0 +1,1 @@
+"""Glance images as local Docker images: loading, checking, caching."""
