@@ -94,14 +94,14 @@ def fake_instance_for(ctxt, flavor):
 
 def raw_create_args(api, image, host, pids_limit):
     """What the driver asks Docker for, built with the raw SDK."""
-    from novadocker.virt.docker import translator
+    from novadocker.virt.docker import labels
     host_config = api.create_host_config(
         mem_limit=128 * 1024 * 1024, memswap_limit=128 * 1024 * 1024,
         nano_cpus=10 ** 9, cpu_shares=1024, pids_limit=pids_limit,
         network_mode='none', privileged=False,
         security_opt=['no-new-privileges:true'])
     return dict(image=image, command=COMMAND.split(), hostname='bench',
-                labels=translator.owner_labels(host), stdin_open=True,
+                labels=labels.owner_labels(host), stdin_open=True,
                 detach=True, host_config=host_config)
 
 

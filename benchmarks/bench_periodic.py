@@ -48,6 +48,7 @@ from nova import objects  # noqa: E402
 from nova.virt import fake  # noqa: E402
 
 from novadocker.virt.docker import driver as docker_driver  # noqa: E402
+from novadocker.virt.docker import labels  # noqa: E402
 from novadocker.virt.docker import translator  # noqa: E402
 from tests import images as test_images  # noqa: E402
 
@@ -69,12 +70,12 @@ def make_containers(api, image, host, start, end):
     uuids = []
     for i in range(start, end):
         inst_uuid = str(uuid.uuid4())
-        labels = translator.owner_labels(host)
-        labels[translator.LABEL_UUID] = inst_uuid
-        labels[translator.LABEL_NAME] = 'instance-%08x' % i
+        owned = labels.owner_labels(host)
+        owned[labels.LABEL_UUID] = inst_uuid
+        owned[labels.LABEL_NAME] = 'instance-%08x' % i
         cid = api.create_container(
             image, ['sleep', '3600'] if i % STOPPED_EVERY else ['true'],
-            name=translator.container_name(inst_uuid), labels=labels)['Id']
+            name=translator.container_name(inst_uuid), labels=owned)['Id']
         if i % RUNNING_EVERY == 0 or i % STOPPED_EVERY == 0:
             api.start(cid)
         uuids.append(inst_uuid)
@@ -118,8 +119,7 @@ def main():
     image = test_images.ensure_busybox(raw)
     drv = docker_driver.DockerDriver(fake.FakeVirtAPI())
     counter = Counter(drv._client._api)
-    labels = translator.owner_labels(host)
-    flt = {'label': ['%s=%s' % kv for kv in sorted(labels.items())]}
+    flt = {'label': labels.label_filter(labels.owner_labels(host))}
 
     uuids = []
     results = {}

@@ -150,7 +150,7 @@ def main(url, glance_id, source, checksums=None, glance_url=None):
         glance = FileGlance(source, checksums)
         total, expected = glance.meta['size'], None
     store = image_store.ImageStore(docker_client.DockerClient(url),
-                              image_api=glance)
+                                   image_api=glance)
     before = vm_hwm_kib()
     rss_before = vm_rss_kib()
     start = time.monotonic()

@@ -52,6 +52,7 @@ from nova.tests.functional import integrated_helpers
 from oslo_utils import uuidutils
 
 import novadocker.privsep
+from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
 from tests import images as test_images
 from tests.functional import glance
@@ -84,8 +85,8 @@ def ensure_busybox(api):
 
 def remove_containers(api, host):
     """Force-remove every container labelled as ours on ``host``."""
-    labels = translator.owner_labels(host)
-    filters = {'label': ['%s=%s' % kv for kv in sorted(labels.items())]}
+    owned = labels.owner_labels(host)
+    filters = {'label': ['%s=%s' % kv for kv in sorted(owned.items())]}
     for c in api.containers(all=True, filters=filters):
         try:
             api.remove_container(c['Id'], force=True, v=True)

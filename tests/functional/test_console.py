@@ -34,7 +34,7 @@ from nova.console import websocketproxy
 from nova.tests.functional.api import client as api_client
 from websockify import websocket
 
-from novadocker.virt.docker import knobs
+from novadocker.extra_specs import names
 from tests.functional import base
 
 PROXY_HOST = '127.0.0.1'
@@ -256,7 +256,7 @@ class SerialConsoleTest(base.DockerFunctionalTestCase):
 
     def test_tty_from_the_flavor_and_console_disabled(self):
         self.api.post_extra_spec(self.flavor, {'extra_specs': {
-            knobs.TTY: 'true'}})
+            names.TTY: 'true'}})
         server = self._shell_server(tty=False)
         self.assertTrue(self.container(server)['Config']['Tty'])
 

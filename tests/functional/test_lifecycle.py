@@ -21,7 +21,7 @@ from nova import context as nova_context
 from nova import exception
 from nova import objects
 
-from novadocker.virt.docker import translator
+from novadocker.virt.docker import labels
 from tests.functional import base
 
 
@@ -64,10 +64,10 @@ class LifecycleTest(base.DockerFunctionalTestCase):
         config = info['Config']
         instance = self.instance(server)
         self.assertEqual({
-            translator.LABEL_MANAGED_BY: translator.MANAGED_BY,
-            translator.LABEL_HOST: self.host,
-            translator.LABEL_UUID: server['id'],
-            translator.LABEL_NAME: instance.name,
+            labels.LABEL_MANAGED_BY: labels.MANAGED_BY,
+            labels.LABEL_HOST: self.host,
+            labels.LABEL_UUID: server['id'],
+            labels.LABEL_NAME: instance.name,
         }, config['Labels'])
         self.assertEqual('web-one', config['Hostname'])
         self.assertEqual(self.busybox, config['Image'])

@@ -24,6 +24,7 @@ import pytest
 from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker import exception as docker_exception
 from novadocker.virt.docker import knobs
+from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
 
 objects.register_all()
@@ -34,7 +35,7 @@ def engine(docker_url, busybox_image):
     host = 'lim-%s' % uuid.uuid4().hex[:10]
     client = docker_client.DockerClient(docker_url)
     yield client, host, busybox_image
-    for c in client.containers(translator.owner_labels(host)):
+    for c in client.containers(labels.owner_labels(host)):
         client.remove_container(c['Id'])
 
 
@@ -117,7 +118,7 @@ def test_root_disk_limit_docker_refuses_what_we_refuse(engine):
     with pytest.raises(docker_exception.DockerServerError):
         client.create_container(
             image=image, name='nova-%s' % uuid.uuid4(),
-            labels=translator.owner_labels(host),
+            labels=labels.owner_labels(host),
             host_config={'storage_opt': {'size': '1G'}})
 
 

@@ -10,8 +10,18 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Docker virt driver: ``novadocker.virt.docker.DockerDriver``."""
+"""Docker virt driver: ``novadocker.virt.docker.DockerDriver``.
 
-from novadocker.virt.docker import driver
+The driver loads on first use of ``DockerDriver`` (nova's
+``load_compute_driver`` imports this package and reads the attribute), so
+that importing a module of the package does not load the whole driver, the
+Docker SDK, os-vif and pyroute2, or register the ``[docker]`` options.
+"""
 
-DockerDriver = driver.DockerDriver
+import importlib
+
+
+def __getattr__(name):
+    if name == 'DockerDriver':
+        return importlib.import_module(__name__ + '.driver').DockerDriver
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))

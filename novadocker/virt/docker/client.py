@@ -33,7 +33,7 @@ import requests
 import urllib3
 
 from novadocker.virt.docker import exception
-from novadocker.virt.docker import translator
+from novadocker.virt.docker import labels
 
 LOG = logging.getLogger(__name__)
 
@@ -177,10 +177,10 @@ class DockerClient(object):
 
     # Containers
 
-    def containers(self, labels, **filters):
+    def containers(self, wanted, **filters):
         """All containers, running or not, that carry every label given
         and match Docker's list ``filters`` (e.g. ``status=['exited']``)."""
-        filters['label'] = translator.label_filter(labels)
+        filters['label'] = labels.label_filter(wanted)
         return self._call('container list', 'containers', all=True,
                           filters=filters)
 

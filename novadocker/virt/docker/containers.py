@@ -20,6 +20,7 @@ from nova import exception as nova_exception
 from oslo_log import log as logging
 
 from novadocker.virt.docker import exception
+from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
 
 LOG = logging.getLogger(__name__)
@@ -38,9 +39,9 @@ class Containers(object):
         match Docker's list ``filters``, one Docker call; helper containers
         (network sandboxes) left out."""
         return [c for c in
-                self._client.containers(translator.owner_labels(self._host),
+                self._client.containers(labels.owner_labels(self._host),
                                         **filters)
-                if translator.LABEL_ROLE not in (c.get('Labels') or {})]
+                if labels.LABEL_ROLE not in (c.get('Labels') or {})]
 
     def inspect(self, instance):
         """``docker inspect`` of the instance's container.
@@ -52,10 +53,10 @@ class Containers(object):
             info = self._client.inspect_container(name)
         except exception.DockerNotFound:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
-        labels = info['Config'].get('Labels') or {}
-        expected = translator.owner_labels(self._host)
-        expected[translator.LABEL_UUID] = instance.uuid
-        if any(labels.get(k) != v for k, v in expected.items()):
+        found = info['Config'].get('Labels') or {}
+        expected = labels.owner_labels(self._host)
+        expected[labels.LABEL_UUID] = instance.uuid
+        if any(found.get(k) != v for k, v in expected.items()):
             LOG.warning('Container %s exists but was not created by this '
                         'compute host; leaving it alone', name,
                         instance=instance)

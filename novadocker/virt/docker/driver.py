@@ -32,6 +32,7 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 
 from novadocker import conf as docker_conf
+from novadocker.extra_specs import names
 from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker import console as docker_console
 from novadocker.virt.docker import containers
@@ -42,6 +43,7 @@ from novadocker.virt.docker import hostinfo
 from novadocker.virt.docker.image import cache
 from novadocker.virt.docker.image import store
 from novadocker.virt.docker import knobs
+from novadocker.virt.docker import labels
 from novadocker.virt.docker import mounts
 from novadocker.virt.docker.network import vifwait
 from novadocker.virt.docker.network import wiring
@@ -173,12 +175,12 @@ class DockerDriver(driver.ComputeDriver):
 
     def list_instances(self):
         with _not_ready_when_unreachable():
-            return [c['Labels'][translator.LABEL_NAME]
+            return [c['Labels'][labels.LABEL_NAME]
                     for c in self._containers.list()]
 
     def list_instance_uuids(self):
         with _not_ready_when_unreachable():
-            return [c['Labels'][translator.LABEL_UUID]
+            return [c['Labels'][labels.LABEL_UUID]
                     for c in self._containers.list()]
 
     def get_info(self, instance, use_cache=True):
@@ -392,7 +394,7 @@ class DockerDriver(driver.ComputeDriver):
             full = IMAGE_API.get(context, instance.image_ref)
             props = {key: value
                      for key, value in full.get('properties', {}).items()
-                     if key in knobs.IMAGE_PROPERTIES}
+                     if key in names.IMAGE_PROPERTIES}
         return props
 
     def _knobs(self, instance, image_meta, props):

@@ -19,7 +19,7 @@ from nova.virt import event as virtevent
 from oslo_log import log as logging
 
 from novadocker.virt.docker import exception
-from novadocker.virt.docker import translator
+from novadocker.virt.docker import labels
 
 LOG = logging.getLogger(__name__)
 
@@ -37,8 +37,8 @@ def lifecycle_event(docker_event):
     """A LifecycleEvent for one Docker event, or None if Nova needs none."""
     transition = TRANSITIONS.get(docker_event.get('Action'))
     attributes = docker_event.get('Actor', {}).get('Attributes', {})
-    uuid = attributes.get(translator.LABEL_UUID)
-    if translator.LABEL_ROLE in attributes:
+    uuid = attributes.get(labels.LABEL_UUID)
+    if labels.LABEL_ROLE in attributes:
         # A helper container (the network sandbox), not the instance.
         return None
     if transition is None or uuid is None:
@@ -59,7 +59,7 @@ class EventWatcher(object):
         self._filters = {
             'type': ['container'],
             'event': sorted(TRANSITIONS),
-            'label': translator.label_filter(translator.owner_labels(host)),
+            'label': labels.label_filter(labels.owner_labels(host)),
         }
         self._emit = emit
         self._stopping = threading.Event()

@@ -28,41 +28,17 @@ may only take away (drop capabilities, a read-only root file system, a
 lower pids limit), apart from ``docker_privileged``, which the operator's
 ``[docker] privileged`` still has to allow.
 
-``register()`` is the ``nova.api.extra_spec_validators`` entry point: with
-it nova's API (microversion 2.86 and later) checks ``docker:*`` extra specs
-when they are set, and refuses unknown ``docker:*`` keys.
+The keys' names are in :mod:`novadocker.extra_specs.names`, shared with
+nova-api's validators (:mod:`novadocker.extra_specs.validators`).
 
 doc/flavor-knobs.rst lists every knob.
 """
 
-from nova.api.validation.extra_specs import base
 from nova import exception
 from nova.i18n import _
 from oslo_utils import strutils
 
-# Nova's standard extra specs, as the libvirt driver reads them.
-CPU_QUOTA = 'quota:cpu_quota'
-CPU_PERIOD = 'quota:cpu_period'
-CPU_SHARES = 'quota:cpu_shares'
-# Ours.
-PIDS_LIMIT = 'docker:pids_limit'
-ROOT_DISK_LIMIT = 'docker:root_disk_limit'
-CAP_ADD = 'docker:cap_add'
-CAP_DROP = 'docker:cap_drop'
-READ_ONLY_ROOT = 'docker:read_only_root'
-PRIVILEGED = 'docker:privileged'
-# A TTY for the main process (the serial console is then a terminal).
-TTY = 'docker:tty'
-
-# Image properties (Glance); nova's ImageMeta drops them, so the driver
-# reads them from Glance.
-IMG_CAP_DROP = 'docker_cap_drop'
-IMG_READ_ONLY_ROOT = 'docker_read_only_root'
-IMG_PIDS_LIMIT = 'docker_pids_limit'
-IMG_PRIVILEGED = 'docker_privileged'
-IMG_TTY = 'docker_tty'
-IMAGE_PROPERTIES = (IMG_CAP_DROP, IMG_READ_ONLY_ROOT, IMG_PIDS_LIMIT,
-                    IMG_PRIVILEGED, IMG_TTY)
+from novadocker.extra_specs import names
 
 # The kernel's CFS bounds, which Docker enforces too (microseconds).
 CPU_PERIOD_MIN = 1000
@@ -88,7 +64,8 @@ _MIB = 1024 * 1024
 # How nova keeps image properties in an instance's system metadata.
 SYSMETA_PREFIX = 'image_'
 SYSMETA_MAX = 255
-_FIXED = (ROOT_DISK_LIMIT, CAP_ADD, CAP_DROP, READ_ONLY_ROOT, PRIVILEGED)
+_FIXED = (names.ROOT_DISK_LIMIT, names.CAP_ADD, names.CAP_DROP,
+          names.READ_ONLY_ROOT, names.PRIVILEGED)
 
 # Storage drivers that can bound a container's writable layer
 # (``--storage-opt size``); overlay2 only on xfs mounted with pquota.
@@ -167,7 +144,7 @@ def _caps(values, key, allow_all, fail):
     without the CAP_ prefix, sorted."""
     if key not in values:
         return []
-    names = set()
+    found = set()
     for word in str(values[key]).replace(',', ' ').split():
         name = word.upper()
         if name.startswith('CAP_'):
@@ -176,8 +153,8 @@ def _caps(values, key, allow_all, fail):
             fail(key, _('ALL is not allowed here'))
         if name != ALL and name not in CAPABILITIES:
             fail(key, _('%s is not a Linux capability') % word)
-        names.add(name)
-    return sorted(names)
+        found.add(name)
+    return sorted(found)
 
 
 def root_disk_supported(storage_driver, backing_fs):
@@ -195,24 +172,24 @@ def root_disk_supported(storage_driver, backing_fs):
 def tty(flavor, image_id, properties):
     """Whether the flavor (``docker:tty``) or the image (``docker_tty``)
     asks for a TTY."""
-    return bool(_Flavor(flavor).bool(TTY) or
-                _Image(image_id, properties).bool(IMG_TTY))
+    return bool(_Flavor(flavor).bool(names.TTY) or
+                _Image(image_id, properties).bool(names.IMG_TTY))
 
 
 def wants_root_disk_limit(flavor):
     """Whether :func:`settings` needs the host's storage facts."""
-    return bool(_Flavor(flavor).bool(ROOT_DISK_LIMIT))
+    return bool(_Flavor(flavor).bool(names.ROOT_DISK_LIMIT))
 
 
 def _cpu(flavor, specs):
     """CFS quota, period and shares.  A quota or period replaces the
     translator's ``nano_cpus`` (Docker refuses both together)."""
     out = {}
-    shares = specs.int(CPU_SHARES, CPU_SHARES_MIN, CPU_SHARES_MAX)
+    shares = specs.int(names.CPU_SHARES, CPU_SHARES_MIN, CPU_SHARES_MAX)
     if shares is not None:
         out['cpu_shares'] = shares
-    quota = specs.int(CPU_QUOTA, CPU_QUOTA_MIN)
-    period = specs.int(CPU_PERIOD, CPU_PERIOD_MIN, CPU_PERIOD_MAX)
+    quota = specs.int(names.CPU_QUOTA, CPU_QUOTA_MIN)
+    period = specs.int(names.CPU_PERIOD, CPU_PERIOD_MIN, CPU_PERIOD_MAX)
     if quota is None and period is None:
         return out
     period = period or CPU_PERIOD_DEFAULT
@@ -222,10 +199,10 @@ def _cpu(flavor, specs):
 
 
 def _pids(specs, image, default):
-    limit = specs.int(PIDS_LIMIT, 1)
+    limit = specs.int(names.PIDS_LIMIT, 1)
     if limit is None:
         limit = default
-    wanted = image.int(IMG_PIDS_LIMIT, 1)
+    wanted = image.int(names.IMG_PIDS_LIMIT, 1)
     if wanted is not None and (limit is None or limit < 0 or
                                wanted < limit):
         limit = wanted
@@ -233,14 +210,14 @@ def _pids(specs, image, default):
 
 
 def _root_disk(flavor, specs, storage):
-    if not specs.bool(ROOT_DISK_LIMIT):
+    if not specs.bool(names.ROOT_DISK_LIMIT):
         return {}
     if not flavor.root_gb:
-        specs.fail(ROOT_DISK_LIMIT, _('the flavor has no root disk size '
-                                      '(root_gb is 0)'))
+        specs.fail(names.ROOT_DISK_LIMIT,
+                   _('the flavor has no root disk size (root_gb is 0)'))
     driver, backing_fs = storage or (None, None)
     if not root_disk_supported(driver, backing_fs):
-        specs.fail(ROOT_DISK_LIMIT, _(
+        specs.fail(names.ROOT_DISK_LIMIT, _(
             'this host cannot limit a container\'s root disk: Docker\'s '
             'storage driver is %(driver)s on %(fs)s, and a size limit '
             'needs btrfs, zfs, devicemapper, or overlay2 on xfs mounted '
@@ -249,16 +226,17 @@ def _root_disk(flavor, specs, storage):
 
 
 def _privileged(specs, image, allowed):
-    wanted_by_flavor = specs.bool(PRIVILEGED)
-    wanted_by_image = image.bool(IMG_PRIVILEGED)
+    wanted_by_flavor = specs.bool(names.PRIVILEGED)
+    wanted_by_image = image.bool(names.IMG_PRIVILEGED)
     if wanted_by_flavor and not allowed:
-        specs.fail(PRIVILEGED, _('privileged containers are not allowed '
-                                 'on this host ([docker] privileged is '
-                                 'false)'))
+        specs.fail(names.PRIVILEGED, _('privileged containers are not '
+                                       'allowed on this host ([docker] '
+                                       'privileged is false)'))
     if wanted_by_image and not allowed:
-        image.fail(IMG_PRIVILEGED, _('privileged containers are not '
-                                     'allowed on this host ([docker] '
-                                     'privileged is false)'))
+        image.fail(names.IMG_PRIVILEGED, _('privileged containers are '
+                                           'not allowed on this host '
+                                           '([docker] privileged is '
+                                           'false)'))
     return bool(wanted_by_flavor or wanted_by_image)
 
 
@@ -282,8 +260,8 @@ def fixed_specs(flavor):
     round).  A resize keeps the container only if these are equal."""
     specs = flavor.extra_specs or {}
     fixed = {key: specs.get(key) for key in _FIXED}
-    fixed['cfs'] = CPU_QUOTA in specs or CPU_PERIOD in specs
-    if strutils.bool_from_string(specs.get(ROOT_DISK_LIMIT)):
+    fixed['cfs'] = names.CPU_QUOTA in specs or names.CPU_PERIOD in specs
+    if strutils.bool_from_string(specs.get(names.ROOT_DISK_LIMIT)):
         fixed['root_gb'] = flavor.root_gb
     return fixed
 
@@ -303,19 +281,21 @@ def settings(flavor, image_id, image_properties, default_pids_limit,
     out.update(_root_disk(flavor, specs, storage))
 
     privileged = _privileged(specs, image, allow_privileged)
-    cap_add = specs.caps(CAP_ADD, allow_all=allow_privileged)
-    cap_drop = sorted(set(specs.caps(CAP_DROP, allow_all=True)) |
-                      set(image.caps(IMG_CAP_DROP, allow_all=True)))
+    cap_add = specs.caps(names.CAP_ADD, allow_all=allow_privileged)
+    cap_drop = sorted(set(specs.caps(names.CAP_DROP, allow_all=True)) |
+                      set(image.caps(names.IMG_CAP_DROP, allow_all=True)))
     both = set(cap_add) & set(cap_drop)
     if both:
-        specs.fail(CAP_ADD, _('also dropped: %s') % ', '.join(sorted(both)))
+        specs.fail(names.CAP_ADD,
+                   _('also dropped: %s') % ', '.join(sorted(both)))
     if privileged:
         out['privileged'] = True
     if cap_add:
         out['cap_add'] = cap_add
     if cap_drop:
         out['cap_drop'] = cap_drop
-    if specs.bool(READ_ONLY_ROOT) or image.bool(IMG_READ_ONLY_ROOT):
+    if (specs.bool(names.READ_ONLY_ROOT) or
+            image.bool(names.IMG_READ_ONLY_ROOT)):
         out['read_only'] = True
     return out
 
@@ -326,7 +306,7 @@ def image_properties(system_metadata):
     may have been cut (nova keeps at most 255 characters); then the full
     values have to come from Glance."""
     props = {}
-    for key in IMAGE_PROPERTIES:
+    for key in names.IMAGE_PROPERTIES:
         value = (system_metadata or {}).get(SYSMETA_PREFIX + key)
         if value is not None:
             props[key] = value
@@ -339,51 +319,3 @@ def storage_of(info):
     status = dict((pair[0], pair[1]) for pair in info.get('DriverStatus') or
                   () if len(pair) == 2)
     return info.get('Driver'), status.get('Backing Filesystem')
-
-
-def merge(host_config, knobs):
-    """``host_config`` with ``knobs`` applied; a None knob removes the
-    setting."""
-    merged = dict(host_config)
-    for key, value in knobs.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
-
-
-def register():
-    """Validators for nova's API (``nova.api.extra_spec_validators``)."""
-    def boolean(name, description):
-        return base.ExtraSpecValidator(name=name, description=description,
-                                       value={'type': bool})
-
-    def caps(name, description):
-        return base.ExtraSpecValidator(
-            name=name, description=description,
-            value={'type': str, 'pattern': r'[A-Za-z_, ]+'})
-
-    return [
-        base.ExtraSpecValidator(
-            name=PIDS_LIMIT,
-            description='Most processes and threads the container may run '
-                        '(Docker driver); overrides [docker] pids_limit.',
-            value={'type': int, 'min': 1}),
-        boolean(ROOT_DISK_LIMIT,
-                'Limit the container\'s root disk to the flavor\'s root_gb '
-                '(Docker driver; needs a storage driver that can).'),
-        caps(CAP_ADD, 'Linux capabilities to add to the container, comma '
-                      'separated (Docker driver).'),
-        caps(CAP_DROP, 'Linux capabilities to drop from the container, '
-                       'comma separated, or ALL (Docker driver).'),
-        boolean(READ_ONLY_ROOT,
-                'Mount the container\'s root file system read-only (Docker '
-                'driver).'),
-        boolean(PRIVILEGED,
-                'Run the container privileged (Docker driver; only where '
-                '[docker] privileged is true).'),
-        boolean(TTY,
-                'Give the container a TTY, so that its serial console is a '
-                'terminal (Docker driver).'),
-    ]

@@ -74,7 +74,7 @@ def check_flavors(instance, old_flavor, new_flavor):
 def update_body(flavor, image_properties, default_pids_limit):
     """The ``docker update`` request giving a container ``flavor``'s
     limits."""
-    config = knobs.merge(
+    config = translator.merge(
         translator.host_config(flavor, default_pids_limit),
         knobs.resources(flavor, image_properties, default_pids_limit))
     return {field: config[key] for key, field in _UPDATE_FIELDS.items()

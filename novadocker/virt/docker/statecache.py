@@ -39,7 +39,7 @@ import time
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
-from novadocker.virt.docker import translator
+from novadocker.virt.docker import labels
 
 LOG = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class StateCache(object):
         found = {}
         exited = []
         for c in self._containers.list():
-            uuid = (c.get('Labels') or {}).get(translator.LABEL_UUID)
+            uuid = (c.get('Labels') or {}).get(labels.LABEL_UUID)
             if uuid is None:
                 continue
             status = c.get('State')

@@ -22,15 +22,7 @@ import shlex
 from nova import exception
 from nova.i18n import _
 
-from novadocker.virt.docker import knobs as docker_knobs
-
-LABEL_MANAGED_BY = 'org.openstack.nova.managed-by'
-LABEL_HOST = 'org.openstack.nova.host'
-LABEL_UUID = 'org.openstack.nova.instance-uuid'
-LABEL_NAME = 'org.openstack.nova.instance-name'
-# Set on helper containers (the network sandbox), never on an instance's.
-LABEL_ROLE = 'org.openstack.nova.role'
-MANAGED_BY = 'novadocker'
+from novadocker.virt.docker import labels
 
 _ENV_BAD = re.compile(r'[^A-Za-z0-9_]')
 _MIB = 1024 * 1024
@@ -43,23 +35,6 @@ def container_name(instance_uuid):
 
 def hostname(instance):
     return (instance.hostname or instance.name)[:63]
-
-
-def owner_labels(host):
-    """The labels that mark a container as ours on this compute host."""
-    return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_HOST: host}
-
-
-def label_filter(labels):
-    """``labels`` as the ``label`` filter of Docker's list and events."""
-    return ['%s=%s' % kv for kv in sorted(labels.items())]
-
-
-def instance_labels(instance, host):
-    labels = owner_labels(host)
-    labels[LABEL_UUID] = instance.uuid
-    labels[LABEL_NAME] = instance.name
-    return labels
 
 
 def env_name(key):
@@ -129,12 +104,24 @@ def container_args(instance, image_ref, image_meta, host, pids_limit,
         'hostname': hostname(instance),
         'command': command(image_meta),
         'environment': environment(instance.metadata or {}),
-        'labels': instance_labels(instance, host),
-        'host_config': docker_knobs.merge(
+        'labels': labels.instance_labels(instance, host),
+        'host_config': merge(
             host_config(instance.flavor, pids_limit), knobs or {}),
         'stdin_open': True,
         'detach': True,
     }
+
+
+def merge(host_config, knobs):
+    """``host_config`` with ``knobs`` applied; a None knob removes the
+    setting."""
+    merged = dict(host_config)
+    for key, value in knobs.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
 
 
 def join_network(args, sandbox_id, files):

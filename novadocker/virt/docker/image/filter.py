@@ -236,8 +236,8 @@ class ImageFilter(object):
         name = tar.check_member(member)
         if member.type not in tar.OUTER_TYPES:
             raise tar.TarError('member %s of type %r is not a file, '
-                                    'directory or link' % (name,
-                                                           member.type))
+                               'directory or link' % (name,
+                                                      member.type))
         self._members[name] = member
         self._captured.pop(name, None)
         self._scanned.pop(name, None)
@@ -275,7 +275,7 @@ class ImageFilter(object):
         self._captured_bytes += len(data)
         if self._captured_bytes > JSON_TOTAL_LIMIT:
             raise tar.TarError('more than %d bytes of JSON members'
-                                    % JSON_TOTAL_LIMIT)
+                               % JSON_TOTAL_LIMIT)
         current.capture += data
 
     def _end_member(self):
@@ -303,12 +303,10 @@ class ImageFilter(object):
                     'got': hasher.hexdigest()})
         try:
             self.plan = layout.plan(self._members, self._captured,
-                                         self._scanned, self._reference)
+                                    self._scanned, self._reference)
         except layout.LayoutError as e:
             raise self._refuse(str(e)) from None
-        tail = tar.member_bytes(layout.DOCKER_MANIFEST,
-                                     self.plan.manifest)
+        tail = tar.member_bytes(layout.DOCKER_MANIFEST, self.plan.manifest)
         if self.plan.index is not None:
-            tail += tar.member_bytes(layout.OCI_INDEX,
-                                          self.plan.index)
+            tail += tar.member_bytes(layout.OCI_INDEX, self.plan.index)
         return tail + tar.end_of_archive()

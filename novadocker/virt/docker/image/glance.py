@@ -13,7 +13,7 @@
 """Image data from Glance, its checksum checked once.
 
 nova's ``glance.API().download()`` asks glanceclient to check Glance's
-checksum while the data streams, and :class:`imagefilter.ImageFilter`
+checksum while the data streams, and :class:`filter.ImageFilter`
 checks it again on the way into Docker. Hashing every byte (sha512 by
 default) is the costliest part of loading an image: one core does a few
 hundred MiB/s. :class:`GlanceImages` downloads through nova's own
@@ -23,7 +23,7 @@ runs beside the parsing on a thread of its own and refuses a mismatch as
 ImageUnacceptable, where glanceclient's IOError would reschedule the build.
 
 Downloads nova must verify (image signatures) still go through
-``glance.API().download()``; see :mod:`imagepipe`.
+``glance.API().download()``; see :mod:`pipe`.
 """
 
 import glanceclient.exc

@@ -12,7 +12,7 @@
 
 """What an image tarball holds: docker-archive and OCI layouts.
 
-Pure functions over what :mod:`imagefilter` saw while the tarball streamed
+Pure functions over what :mod:`filter` saw while the tarball streamed
 by: every member's header, the bytes of the small JSON members, and which
 members passed as layer tarballs. The result is a :class:`Plan`: the
 digest of the image's config, and the ``manifest.json`` and ``index.json``

@@ -36,8 +36,8 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from novadocker.virt.docker import exception
-from novadocker.virt.docker.image import glance
 from novadocker.virt.docker.image import filter as image_filter
+from novadocker.virt.docker.image import glance
 from novadocker.virt.docker.image import pipe
 
 CONF = nova.conf.CONF

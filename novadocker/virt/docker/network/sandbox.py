@@ -33,6 +33,7 @@ from nova import exception as nova_exception
 from oslo_log import log as logging
 
 from novadocker.virt.docker import exception
+from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
 
 LOG = logging.getLogger(__name__)
@@ -97,10 +98,10 @@ def name(instance_uuid):
     return 'nova-%s-net' % instance_uuid
 
 
-def labels(instance, host):
-    found = translator.owner_labels(host)
-    found[translator.LABEL_UUID] = instance.uuid
-    found[translator.LABEL_ROLE] = ROLE
+def sandbox_labels(instance, host):
+    found = labels.owner_labels(host)
+    found[labels.LABEL_UUID] = instance.uuid
+    found[labels.LABEL_ROLE] = ROLE
     return found
 
 
@@ -111,7 +112,7 @@ def container_args(instance, host):
         'name': name(instance.uuid),
         'hostname': translator.hostname(instance),
         'command': [PAUSE_PATH],
-        'labels': labels(instance, host),
+        'labels': sandbox_labels(instance, host),
         'host_config': {
             'network_mode': 'none',
             'cap_drop': ['ALL'],
@@ -143,8 +144,8 @@ class Sandboxes(object):
             except exception.DockerNotFound:
                 pass
             LOG.info('Importing the network sandbox image %s', IMAGE)
-            label = 'LABEL %s=%s' % (translator.LABEL_MANAGED_BY,
-                                     translator.MANAGED_BY)
+            label = 'LABEL %s=%s' % (labels.LABEL_MANAGED_BY,
+                                     labels.MANAGED_BY)
             self._client.import_image_from_data(
                 rootfs(), IMAGE_REPOSITORY, IMAGE_TAG,
                 changes=['CMD ["%s"]' % PAUSE_PATH, label])
@@ -161,7 +162,7 @@ class Sandboxes(object):
             return None
         found = info['Config'].get('Labels') or {}
         if any(found.get(k) != v
-               for k, v in labels(instance, self._host).items()):
+               for k, v in sandbox_labels(instance, self._host).items()):
             LOG.warning('Container %s exists but is not our network '
                         'sandbox; leaving it alone', name(instance.uuid),
                         instance=instance)

@@ -18,13 +18,13 @@ from nova.virt import event as virtevent
 
 from novadocker.virt.docker import events
 from novadocker.virt.docker import exception
-from novadocker.virt.docker import translator
+from novadocker.virt.docker import labels
 
 UUID = '9c3b2d4e-1111-4222-8333-444455556666'
 
 
 def _event(action, uuid=UUID):
-    attributes = {translator.LABEL_UUID: uuid} if uuid else {}
+    attributes = {labels.LABEL_UUID: uuid} if uuid else {}
     return {'Type': 'container', 'Action': action, 'time': 1700000000,
             'Actor': {'ID': 'abc', 'Attributes': attributes}}
 

@@ -16,6 +16,7 @@ from nova import exception
 from nova import objects
 from nova import test
 
+from novadocker.extra_specs import names
 from novadocker.virt.docker import knobs
 from novadocker.virt.docker import translator
 
@@ -44,7 +45,7 @@ class SettingsTestCase(test.NoDBTestCase):
         self.assertEqual({'nano_cpus': None, 'cpu_quota': 50000,
                           'cpu_period': 200000, 'cpu_shares': 512,
                           'pids_limit': 2048}, out)
-        merged = knobs.merge(translator.host_config(_flavor(), 2048), out)
+        merged = translator.merge(translator.host_config(_flavor(), 2048), out)
         self.assertNotIn('nano_cpus', merged)
         self.assertEqual(512, merged['cpu_shares'])
 
@@ -153,30 +154,13 @@ class HelpersTestCase(test.NoDBTestCase):
         c = knobs.fixed_specs(_flavor({'quota:cpu_quota': '50000'}))
         self.assertNotEqual(knobs.fixed_specs(_flavor()), c)
 
-    def test_register_validates_through_nova(self):
-        from nova.api.validation.extra_specs import validators
-        by_name = {v.name: v for v in knobs.register()}
-        by_name['docker:pids_limit'].validate('docker:pids_limit', '10')
-        self.assertRaises(exception.ValidationError,
-                          by_name['docker:pids_limit'].validate,
-                          'docker:pids_limit', '0')
-        self.assertRaises(exception.ValidationError,
-                          by_name['docker:privileged'].validate,
-                          'docker:privileged', 'perhaps')
-        # Installed as nova.api.extra_spec_validators: nova knows them.
-        self.assertTrue('docker:read_only_root' in validators.VALIDATORS,
-                        'the nova.api.extra_spec_validators entry point is '
-                        'not installed')
-        self.assertRaises(exception.ValidationError, validators.validate,
-                          'docker:no_such_knob', '1')
-
 
 class TtyTestCase(test.NoDBTestCase):
     def _tty(self, spec=None, prop=None):
         flavor = objects.Flavor(extra_specs={})
         if spec is not None:
-            flavor.extra_specs = {knobs.TTY: spec}
-        props = {} if prop is None else {knobs.IMG_TTY: prop}
+            flavor.extra_specs = {names.TTY: spec}
+        props = {} if prop is None else {names.IMG_TTY: prop}
         return knobs.tty(flavor, 'img', props)
 
     def test_default_no_tty(self):
@@ -195,5 +179,5 @@ class TtyTestCase(test.NoDBTestCase):
 
     def test_image_property_is_read_from_system_metadata(self):
         props, cut = knobs.image_properties({'image_docker_tty': 'true'})
-        self.assertEqual({knobs.IMG_TTY: 'true'}, props)
+        self.assertEqual({names.IMG_TTY: 'true'}, props)
         self.assertFalse(cut)

@@ -18,6 +18,7 @@ import tarfile
 import types
 
 from novadocker.virt.docker.network import sandbox
+from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
 
 
@@ -56,11 +57,11 @@ def test_sandbox_is_unprivileged_and_marked_as_a_helper():
     assert host['cap_drop'] == ['ALL']
     assert host['privileged'] is False
     assert host['read_only'] is True
-    labels = args['labels']
-    assert labels[translator.LABEL_ROLE] == sandbox.ROLE
-    assert labels[translator.LABEL_UUID] == 'u-1'
+    got = args['labels']
+    assert got[labels.LABEL_ROLE] == sandbox.ROLE
+    assert got[labels.LABEL_UUID] == 'u-1'
     # Not an instance: no instance name label.
-    assert translator.LABEL_NAME not in labels
+    assert labels.LABEL_NAME not in got
 
 
 def test_join_network_drops_hostname_and_mounts_files_read_only():

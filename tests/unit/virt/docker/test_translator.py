@@ -16,6 +16,7 @@ from nova import objects
 from nova import test
 from nova.tests.unit import fake_instance
 
+from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
 
 IMAGE_ID = 'f0e1d2c3-0000-4000-8000-000000000001'
@@ -46,10 +47,10 @@ class TranslatorTestCase(test.NoDBTestCase):
         self.assertEqual(['_1st=y', 'app_mode=x', 'role=web'],
                          args['environment'])
         self.assertEqual({
-            translator.LABEL_MANAGED_BY: 'novadocker',
-            translator.LABEL_HOST: 'cmp1',
-            translator.LABEL_UUID: self.instance.uuid,
-            translator.LABEL_NAME: self.instance.name,
+            labels.LABEL_MANAGED_BY: 'novadocker',
+            labels.LABEL_HOST: 'cmp1',
+            labels.LABEL_UUID: self.instance.uuid,
+            labels.LABEL_NAME: self.instance.name,
         }, args['labels'])
 
     def test_host_config_limits_and_security(self):

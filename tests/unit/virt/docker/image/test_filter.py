@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""imagefilter: every bad tarball is refused; good ones come out loadable.
+"""image.filter: every bad tarball is refused; good ones come out loadable.
 
 Tarballs are built in memory; "loadable" means a tar whose manifest.json
 (what Docker 20.10 and graph-driver stores read) points at the config and

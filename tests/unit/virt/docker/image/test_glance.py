@@ -109,6 +109,6 @@ def test_a_download_to_verify_is_novas(monkeypatch, context):
                         lambda self, *a, **kw: calls.append((a, kw)))
     sink, certs = object(), object()
     image_glance.GlanceImages().download(context, IMAGE_ID, data=sink,
-                                       trusted_certs=certs)
+                                         trusted_certs=certs)
     assert calls == [((context, IMAGE_ID),
                       {'data': sink, 'trusted_certs': certs})]

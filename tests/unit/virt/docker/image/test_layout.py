@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""imagelayout: links, nested OCI indexes, what the plan holds."""
+"""image.layout: links, nested OCI indexes, what the plan holds."""
 
 import hashlib
 import json

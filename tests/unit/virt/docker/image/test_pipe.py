@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""imagepipe: nova's verifying download, streamed through a thread."""
+"""image.pipe: nova's verifying download, streamed through a thread."""
 
 import threading
 

@@ -74,7 +74,7 @@ def _meta(name='Busybox'):
 
 def _store(api):
     return store.ImageStore(docker_client.DockerClient(docker_http.URL),
-                             image_api=api)
+                            image_api=api)
 
 
 def _missing(http, ref):

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""imagetar: incremental tar parsing, path checks, layer scanning."""
+"""image.tar: incremental tar parsing, path checks, layer scanning."""
 
 import gzip
 import io
