@@ -132,9 +132,11 @@ def main(url, glance_id, source, checksums=None, glance_url=None):
     None, ``{}`` to leave them out and tell their cost from the rest);
     ``glance_url``: load through nova's Glance API and glanceclient from
     there."""
+    from novadocker import conf as docker_conf
     from novadocker.virt.docker import client as docker_client
     from novadocker.virt.docker.image import store as image_store
 
+    docker_conf.register_opts(image_store.CONF)
     image_store.CONF([], project='nova', default_config_files=[])
     image_store.CONF.set_override('shared_directory', None, group='docker')
     context = None
