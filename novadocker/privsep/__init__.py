@@ -13,10 +13,13 @@
 """The package's one oslo.privsep context.
 
 Everything the Docker driver does as root (wiring a container's network
-namespace) runs in this context's daemon, which keeps only the
-capabilities listed here. nova-compute starts it through nova-rootwrap
-with the line in ``etc/nova/rootwrap.d/docker.filters``; set
-``[novadocker_privileged] helper_command`` to start it some other way.
+namespace, mounting volumes and flavor disks) runs in this context's
+daemon, which keeps only the capabilities listed here (the commands it
+runs, such as ``mkfs.ext4`` or ``resize2fs``, run as root with the host's
+capability set). nova-compute
+starts it through nova-rootwrap with the line in
+``etc/nova/rootwrap.d/docker.filters``; set ``[novadocker_privileged]
+helper_command`` to start it some other way.
 """
 
 from oslo_privsep import capabilities
@@ -29,7 +32,11 @@ sys_admin_pctxt = priv_context.PrivContext(
     capabilities=[
         # Links, addresses, routes and bridge ports.
         capabilities.CAP_NET_ADMIN,
-        # setns() into a container's network namespace.
+        # setns() into a container's network namespace; mount, unmount and
+        # loop devices.
         capabilities.CAP_SYS_ADMIN,
+        # Reach mount points and disk files in nova's instance directories
+        # (mode 0700, owned by the nova user).
+        capabilities.CAP_DAC_OVERRIDE,
     ],
 )
