@@ -13,6 +13,7 @@
 """The ``[docker]`` section of nova.conf."""
 
 from oslo_config import cfg
+from oslo_config import types
 
 docker_group = cfg.OptGroup(
     'docker',
@@ -187,6 +188,61 @@ when nova-compute runs as root. The key pair is in the config drive
 """),
 ]
 
+disk_opts = [
+    cfg.StrOpt('volumes_path',
+               default='/volumes',
+               regex=r'^/[^:]+$',
+               help="""
+Where an instance's Cinder volumes appear inside its container.
+
+Each attached volume's filesystem is mounted at ``<volumes_path>/<name>``,
+where ``<name>`` is the attachment's tag (``openstack server add volume
+--tag data`` gives ``/volumes/data``) or, without a tag, the device name
+Nova gave the attachment (``/volumes/vdb``). Volumes come and go while
+the container runs; the directory itself is read-only inside it.
+"""),
+    cfg.StrOpt('ephemeral_path',
+               default='/ephemeral',
+               regex=r'^/[^:]+$',
+               help="""
+Where an instance's ephemeral disks appear inside its container.
+
+Ephemeral disk N is mounted at ``<ephemeral_path>N``: the flavor's
+``ephemeral_gb`` disk at ``/ephemeral0``. Each is an ext4 filesystem in a
+file under ``instances_path``, kept for the life of the instance.
+"""),
+    cfg.ListOpt('volume_filesystems',
+                default=['ext4', 'ext3', 'ext2', 'xfs'],
+                item_type=types.String(
+                    choices=['ext2', 'ext3', 'ext4', 'xfs']),
+                help="""
+Filesystems a Cinder volume may carry to be mounted.
+
+A volume with one of these filesystems is mounted as it is; a blank
+volume (no signature at all, first and last MiB zero) is formatted ext4;
+anything else (partition tables, other signatures, unknown data) is
+refused and left untouched. The host's kernel reads these filesystems,
+so list only ones whose drivers you trust with user-made images. Allowed
+values: ext2, ext3, ext4, xfs.
+"""),
+    cfg.IntOpt('volume_busy_timeout',
+               default=20,
+               min=0,
+               help="""
+Seconds a volume detach waits for the filesystem to stop being used.
+
+A filesystem that a process inside the container still uses cannot be
+unmounted; the detach retries for this long, then fails and the volume
+stays attached and mounted (it is never unmounted lazily).
+"""),
+    cfg.BoolOpt('volume_use_multipath',
+                default=False,
+                help="""
+Connect Cinder volumes through multipath (os-brick's ``use_multipath``);
+needs multipathd on this host.
+"""),
+]
+
 console_opts = [
     cfg.IntOpt('console_idle_timeout',
                default=900,
@@ -241,7 +297,7 @@ it (Docker events still report changes at once, see ``watch_events``).
 ]
 
 ALL_OPTS = (connection_opts + container_opts + image_opts +
-            instance_files_opts + console_opts + network_opts +
+            instance_files_opts + disk_opts + console_opts + network_opts +
             periodic_opts)
 
 

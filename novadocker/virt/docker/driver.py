@@ -37,6 +37,7 @@ from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker import console as docker_console
 from novadocker.virt.docker import containers
 from novadocker.virt.docker import diagnostics
+from novadocker.virt.docker.disks import instancedisks
 from novadocker.virt.docker import events
 from novadocker.virt.docker import exception as docker_exception
 from novadocker.virt.docker import hostinfo
@@ -108,6 +109,8 @@ class DockerDriver(driver.ComputeDriver):
             self._client, self._containers, CONF.docker.state_cache_seconds)
         self._diagnostics = diagnostics.Diagnostics(
             self._client, self._containers, CONF.docker.config_drive_path)
+        self._disks = instancedisks.InstanceDisks.from_conf(
+            CONF, self._containers)
 
     # Host
 
@@ -235,6 +238,9 @@ class DockerDriver(driver.ComputeDriver):
 
     # Lifecycle
 
+    def prepare_for_spawn(self, instance):
+        instancedisks.check_boot(instance)
+
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
@@ -246,10 +252,12 @@ class DockerDriver(driver.ComputeDriver):
             CONF.docker.pids_limit,
             knobs=self._knobs(instance, image_meta, props))
         args['tty'] = knobs.tty(instance.flavor, image_meta.id, props)
-        args = translator.with_mounts(args, self._files.create(
-            instance, injected_files, admin_password, network_info,
-            CONF.docker.config_drive_path, CONF.docker.inject_key))
+        args = translator.add_mounts(args, self._disks.create(
+            context, instance, block_device_info))
         try:
+            args = translator.with_mounts(args, self._files.create(
+                instance, injected_files, admin_password, network_info,
+                CONF.docker.config_drive_path, CONF.docker.inject_key))
             if network_info:
                 args = self._plug_network(instance, network_info, args)
             self._containers.create(instance, args)
@@ -260,6 +268,7 @@ class DockerDriver(driver.ComputeDriver):
                 self._containers.remove(instance)
                 self._network.teardown(instance, network_info)
                 self._files.remove(instance)
+                self._disks.remove(context, instance, block_device_info)
         LOG.info('Spawned container %s', args['name'], instance=instance)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
@@ -276,6 +285,7 @@ class DockerDriver(driver.ComputeDriver):
         self._containers.remove(instance)
         self._network.teardown(instance, network_info)
         self._files.remove(instance)
+        self._disks.remove(context, instance, block_device_info)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
@@ -286,12 +296,14 @@ class DockerDriver(driver.ComputeDriver):
             self._network.teardown(instance, network_info)
         if destroy_disks:
             self._files.remove(instance)
+            self._disks.remove(context, instance, block_device_info)
 
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
         timeout = CONF.docker.stop_timeout if reboot_type == 'SOFT' else 0
         self._containers.stop(instance, timeout)
+        self._disks.ensure(context, instance, block_device_info)
         self._ensure_network(instance, network_info)
         self._containers.start(instance)
 
@@ -300,6 +312,7 @@ class DockerDriver(driver.ComputeDriver):
 
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
+        self._disks.ensure(context, instance, block_device_info)
         self._ensure_network(instance, network_info)
         self._containers.start(instance)
 
@@ -326,6 +339,7 @@ class DockerDriver(driver.ComputeDriver):
 
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   share_info, block_device_info=None):
+        self._disks.ensure(context, instance, block_device_info)
         self._ensure_network(instance, network_info)
         self._containers.start(instance)
 
@@ -359,6 +373,7 @@ class DockerDriver(driver.ComputeDriver):
         resize.check_same_host(instance, dest,
                                (CONF.my_ip, self._host))
         resize.check_flavors(instance, instance.flavor, flavor)
+        self._disks.check_resize(instance, flavor)
         self._containers.stop(instance, timeout)
         return '{}'
 
@@ -406,6 +421,31 @@ class DockerDriver(driver.ComputeDriver):
         return knobs.settings(instance.flavor, image_meta.id, props,
                               CONF.docker.pids_limit,
                               CONF.docker.privileged, storage)
+
+    # Volumes and flavor disks: filesystems mounted on the host and shown
+    # in the container (disks/).
+
+    def get_volume_connector(self, instance):
+        return self._disks.connector()
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        self._disks.attach(context, instance, connection_info, mountpoint,
+                           encryption)
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        self._disks.detach(context, instance, connection_info, mountpoint)
+
+    def extend_volume(self, context, connection_info, instance,
+                      requested_size):
+        return self._disks.extend(context, instance, connection_info)
+
+    def swap_volume(self, context, old_connection_info, new_connection_info,
+                    instance, mountpoint, resize_to):
+        raise NotImplementedError(_(
+            'The Docker driver cannot swap an attached volume (Cinder '
+            'retype or migration with data copy); detach it first'))
 
     # Networking: each port is a veth into the instance's network sandbox
     # (network/wiring.py).

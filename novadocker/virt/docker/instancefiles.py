@@ -39,11 +39,19 @@ class InstanceFiles(object):
     def path(self, instance_uuid, name):
         return os.path.join(self.instance_dir(instance_uuid), name)
 
-    def create(self, instance_uuid, name, mode):
-        """An empty sub-directory ``name`` of the instance's directory.
+    def ensure(self, instance_uuid, name, mode):
+        """Sub-directory ``name`` of the instance's directory, created if
+        missing and otherwise kept as it is (it may hold mounts)."""
+        self._make_top(instance_uuid)
+        path = self.path(instance_uuid, name)
+        try:
+            os.mkdir(path, mode)
+            os.chmod(path, mode)
+        except FileExistsError:
+            pass
+        return path
 
-        Whatever an earlier attempt left there is removed first.
-        """
+    def _make_top(self, instance_uuid):
         top = self.instance_dir(instance_uuid)
         os.makedirs(self._instances_path, exist_ok=True)
         try:
@@ -51,6 +59,13 @@ class InstanceFiles(object):
         except FileExistsError:
             pass
         os.chmod(top, INSTANCE_DIR_MODE)
+
+    def create(self, instance_uuid, name, mode):
+        """An empty sub-directory ``name`` of the instance's directory.
+
+        Whatever an earlier attempt left there is removed first.
+        """
+        self._make_top(instance_uuid)
         path = self.path(instance_uuid, name)
         shutil.rmtree(path, ignore_errors=True)
         os.mkdir(path, mode)

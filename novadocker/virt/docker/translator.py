@@ -138,6 +138,16 @@ def join_network(args, sandbox_id, files):
     return args
 
 
+def add_mounts(args, mounts):
+    """``args`` with ``mounts`` (Docker ``Mount`` dicts) added."""
+    args = dict(args)
+    host_config = dict(args['host_config'])
+    host_config['mounts'] = list(host_config.get('mounts') or []) + list(
+        mounts)
+    args['host_config'] = host_config
+    return args
+
+
 def with_mounts(args, mounts):
     """``args`` with ``mounts`` (``{path in the container: path on the
     host}``) bind-mounted read-only."""

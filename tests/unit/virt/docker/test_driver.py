@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import fixtures
 import requests
 
 from nova.compute import power_state
@@ -47,6 +48,11 @@ class DockerDriverTestCase(test.NoDBTestCase):
         self.instance.metadata = {}
         self.instance.system_metadata = {}
         self.name = '/containers/nova-%s' % self.instance.uuid
+        # Spawn makes the instance's volumes directory a shared mount
+        # (privsep); the Docker side is what these tests check.
+        self.flags(instances_path=self.useFixture(fixtures.TempDir()).path)
+        self.useFixture(fixtures.MockPatch(
+            'novadocker.privsep.storage.make_shared'))
         self.driver = driver.DockerDriver(fake.FakeVirtAPI())
 
     def _inspect(self, **kwargs):
