@@ -11,8 +11,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=$ROOT/.venv
 PYTHON=${PYTHON:-python3}
 # rabbitmq-server: the message bus of the test that starts nova-compute.
+# xfsprogs: the volume tests grow an XFS volume online.
 PACKAGES=(docker.io busybox-static openvswitch-switch iproute2 shellcheck
-          rabbitmq-server python3-venv git)
+          rabbitmq-server python3-venv git xfsprogs)
 
 log() {
     echo "setup-host: $*" >&2
