@@ -116,7 +116,8 @@ def raw_receive_seconds(api, url, path, big):
     """How long raw Docker takes to receive the tarball: one ``docker
     load`` request whose body goes with ``sendfile``, timed until its last
     byte is sent (Docker unpacks only after that); the load then finishes
-    untimed. None when Docker is not on a unix socket."""
+    untimed. None when Docker is not on a unix socket.
+    """
     if not url.startswith('unix://'):
         return None
     size = os.path.getsize(path)
@@ -227,7 +228,8 @@ def bench(api, url, size_mib, rounds, workdir, glance):
 
 def _bound(raw, receive, sha512):
     """The best ratio a load that checks sha512 before Docker sees the
-    tarball's end can have: raw's receiving replaced by the hash."""
+    tarball's end can have: raw's receiving replaced by the hash.
+    """
     if None in receive:
         return None
     return raw / (raw - min(receive) + sha512)

@@ -49,13 +49,13 @@ from nova import monkey_patch  # noqa: E402
 monkey_patch.patch()
 
 import docker  # noqa: E402
-import requests  # noqa: E402
+import nova.conf  # noqa: E402
 from nova import context as nova_context  # noqa: E402
 from nova import objects  # noqa: E402
-import nova.conf  # noqa: E402
 from nova.tests.unit import fake_instance  # noqa: E402
 from nova.virt import fake as fake_virt  # noqa: E402
 from oslo_utils import uuidutils  # noqa: E402
+import requests  # noqa: E402
 
 CONF = nova.conf.CONF
 COMMAND = 'sleep 100000'
@@ -107,7 +107,8 @@ def raw_create_args(api, image, host, pids_limit):
 
 class RequestCounter(object):
     """Counts the HTTP requests made to the Docker engine (both clients
-    use requests), to show where the driver's extra time goes."""
+    use requests), to show where the driver's extra time goes.
+    """
 
     def __init__(self):
         self.count = 0

@@ -29,11 +29,11 @@ Creates busybox containers labelled for a throw-away host name and removes
 them at the end.
 """
 
+from concurrent import futures
 import os
 import sys
 import time
 import uuid
-from concurrent import futures
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))

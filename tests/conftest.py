@@ -65,7 +65,7 @@ def docker_api(docker_url):
     api = docker.APIClient(base_url=docker_url, version='auto')
     try:
         api.ping()
-    except Exception as e:
+    except Exception as e:   # whatever the cause, the tests cannot run
         pytest.fail('Docker engine at %s cannot be reached: %s'
                     % (docker_url, e), pytrace=False)
     return api

@@ -75,7 +75,8 @@ class FakeGlanceAPI(http.server.ThreadingHTTPServer):
     def add(self, data=None, path=None, image_id=None, **meta):
         """An active public docker image of ``data`` (bytes) or of the
         file at ``path``; ``meta`` overrides Glance's fields (checksums
-        included). ``data=None`` without a path: an image without data."""
+        included). ``data=None`` without a path: an image without data.
+        """
         image_id = image_id or str(uuid.uuid4())
         size = os.path.getsize(path) if path else len(data or b'')
         fields = {'id': image_id, 'name': 'http-image', 'status': 'active',

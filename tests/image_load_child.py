@@ -96,7 +96,8 @@ class GeneratedGlance(object):
 class FileGlance(object):
     """A tarball file served as Glance serves it, with Glance's checksum
     fields ``checksums`` (``glance_http.digests`` of the file when None;
-    ``{}`` for none)."""
+    ``{}`` for none).
+    """
 
     def __init__(self, path, checksums=None):
         self.path = path
@@ -116,7 +117,8 @@ class FileGlance(object):
 
 def _over_http(glance_url):
     """The driver's own image source and a user context, for Glance at
-    ``glance_url``."""
+    ``glance_url``.
+    """
     from nova import context as nova_context
     from novadocker.virt.docker.image import store as image_store
 
@@ -131,7 +133,8 @@ def main(url, glance_id, source, checksums=None, glance_url=None):
     ``checksums``: Glance's checksum fields for the file (computed when
     None, ``{}`` to leave them out and tell their cost from the rest);
     ``glance_url``: load through nova's Glance API and glanceclient from
-    there."""
+    there.
+    """
     from novadocker import conf as docker_conf
     from novadocker.virt.docker import client as docker_client
     from novadocker.virt.docker.image import store as image_store

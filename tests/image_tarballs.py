@@ -101,7 +101,8 @@ def docker_archive(layers, repo_tags=('example/image:latest',),
 def oci_layout(layers, ref_name='example/image:latest', config_bytes=None,
                compress=False, docker_manifest=False, platform=None):
     """An OCI image layout tarball (what ``docker save`` of Docker 25+ and
-    other tools write); ``docker_manifest`` adds their manifest.json."""
+    other tools write); ``docker_manifest`` adds their manifest.json.
+    """
     config_bytes = config_bytes or config(
         [sha256(layer) for layer in layers])
     blobs = {}

@@ -74,14 +74,16 @@ def ensure_busybox(api):
 
 def containerd_store(api):
     """Whether the engine keeps images in containerd's image store, where
-    an image's ID is the digest of its manifest, not of its config."""
+    an image's ID is the digest of its manifest, not of its config.
+    """
     status = dict(api.info().get('DriverStatus') or ())
     return status.get('driver-type') == 'io.containerd.snapshotter.v1'
 
 
 def config_digest(api, ref):
     """The digest of the config of image ``ref``: what identifies an image
-    on every engine and store (the graph-driver store's image ID)."""
+    on every engine and store (the graph-driver store's image ID).
+    """
     if not containerd_store(api):
         return api.inspect_image(ref)['Id']
     with tarfile.open(fileobj=io.BytesIO(b''.join(api.get_image(ref)))) as t:

@@ -223,7 +223,8 @@ _LINK_COUNTERS = ('rx_bytes', 'rx_packets', 'rx_errors', 'rx_dropped',
 @novadocker.privsep.sys_admin_pctxt.entrypoint
 def link_stats(netns_path):
     """Name, MAC address and traffic counters of each link in a network
-    namespace other than loopback."""
+    namespace other than loopback.
+    """
     with _in_netns(netns_path) as ipr:
         found = []
         for link in ipr.get_links():

@@ -61,7 +61,8 @@ class NotBlank(Exception):
 
 def _check_dir(path):
     """``path`` if it is an absolute, normalised directory path without
-    symbolic links."""
+    symbolic links.
+    """
     if (not isinstance(path, str) or not os.path.isabs(path) or
             os.path.normpath(path) != path or
             os.path.realpath(path) != path or not os.path.isdir(path)):
@@ -134,7 +135,8 @@ def _probe(device):
 def probe(device):
     """What ``blkid -p`` finds on ``device`` (``TYPE``, ``PTTYPE``,
     ``USAGE``, ``UUID``...), plus ``blank``: true when it found nothing at
-    all and the device's first and last MiB read as zeros."""
+    all and the device's first and last MiB read as zeros.
+    """
     device = _check_device(device)
     fields = _probe(device)
     fields['blank'] = not fields and _blank_ends(device)
@@ -158,7 +160,8 @@ def format_blank(device):
 @novadocker.privsep.sys_admin_pctxt.entrypoint
 def mount(device, target, fstype, read_only):
     """Mount ``device`` (``fstype``) on the directory ``target``, nosuid
-    and nodev; read-only ones without replaying a journal."""
+    and nodev; read-only ones without replaying a journal.
+    """
     flags = MS_NOSUID | MS_NODEV
     data = None
     if read_only:
@@ -171,7 +174,8 @@ def mount(device, target, fstype, read_only):
 @novadocker.privsep.sys_admin_pctxt.entrypoint
 def unmount(target):
     """Flush and unmount ``target``; raises OSError(EBUSY) while it is in
-    use (never detaches lazily). Not mounted is fine."""
+    use (never detaches lazily). Not mounted is fine.
+    """
     target = _check_dir(target)
     fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -189,7 +193,8 @@ def unmount(target):
 def make_shared(path):
     """Turn the directory ``path`` into a mount of its own in a peer group
     of its own, so mounts made below it later propagate to the slaves a
-    container gets of it."""
+    container gets of it.
+    """
     path = _check_dir(path)
     _mount(path, path, None, MS_BIND, None)
     _mount(None, path, None, MS_PRIVATE, None)
@@ -199,7 +204,8 @@ def make_shared(path):
 @novadocker.privsep.sys_admin_pctxt.entrypoint
 def grow(device, target, fstype):
     """Grow the mounted filesystem on ``device`` (at ``target``) to the
-    device's size."""
+    device's size.
+    """
     device = _check_device(device)
     target = _check_dir(target)
     if _check_fstype(fstype) == 'xfs':
@@ -241,7 +247,8 @@ def _free_loop():
 
 def _attach_loop(backing_fd, attempts=10):
     """An open loop device bound to ``backing_fd``; it detaches itself
-    when its last user (the mount) goes away."""
+    when its last user (the mount) goes away.
+    """
     config = _LoopConfig(fd=backing_fd)
     config.info.lo_flags = LO_FLAGS_AUTOCLEAR
     for _attempt in range(attempts):
@@ -260,7 +267,8 @@ def _attach_loop(backing_fd, attempts=10):
 @novadocker.privsep.sys_admin_pctxt.entrypoint
 def mount_file(path, target):
     """Mount the ext4 filesystem in the regular file ``path`` on
-    ``target`` through a loop device that goes away with the mount."""
+    ``target`` through a loop device that goes away with the mount.
+    """
     backing = os.open(_check_file(path),
                       os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:

@@ -54,8 +54,8 @@ from oslo_utils import uuidutils
 import novadocker.privsep
 from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
-from tests import images as test_images
 from tests.functional import glance
+from tests import images as test_images
 
 DRIVER = 'novadocker.virt.docker.DockerDriver'
 # Keeps a container running, stops at once on SIGTERM (the shell is PID 1,
@@ -75,7 +75,8 @@ def docker_host():
 
 def ensure_busybox(api):
     """The shared busybox test image; imported only when it is missing, so
-    that repeated runs leave no untagged copies behind."""
+    that repeated runs leave no untagged copies behind.
+    """
     try:
         api.inspect_image(test_images.BUSYBOX_IMAGE)
     except docker.errors.NotFound:
@@ -96,7 +97,8 @@ def remove_containers(api, host):
 
 def wait_for(predicate, timeout, interval=0.2, what='condition'):
     """Poll ``predicate()`` until it returns a true value, at most
-    ``timeout`` seconds; returns that value or raises AssertionError."""
+    ``timeout`` seconds; returns that value or raises AssertionError.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -135,7 +137,8 @@ class DockerFunctionalTestCase(
 
     def configure(self, docker_url):
         """nova.conf for the services; override (calling this first) to set
-        more options before they start."""
+        more options before they start.
+        """
         # Nova's own loader finds the driver through the nova.virt shim.
         self.flags(compute_driver=DRIVER)
         # SQLAlchemy 2.1 deprecates orm.noload(), which nova still uses;
@@ -203,7 +206,8 @@ class DockerFunctionalTestCase(
                             container_format='docker', data=None,
                             **properties):
         """A Glance image of the local Docker image ``name`` (by default
-        the busybox test image); returns the image dict."""
+        the busybox test image); returns the image dict.
+        """
         props = {'hypervisor_type': 'docker'}
         if command:
             props['os_command_line'] = command
@@ -232,7 +236,8 @@ class DockerFunctionalTestCase(
     def boot(self, image_id, flavor_id, metadata=None, expected='ACTIVE',
              name=None, networks='none'):
         """Create a server (by default without networks) and wait until
-        the API shows ``expected``; returns the server."""
+        the API shows ``expected``; returns the server.
+        """
         body = self._build_server(name=name, image_uuid=image_id,
                                   flavor_id=flavor_id, networks=networks)
         if metadata:
@@ -245,7 +250,8 @@ class DockerFunctionalTestCase(
 
     def container(self, server_or_uuid):
         """``docker inspect`` of a server's container, or None if it is
-        missing."""
+        missing.
+        """
         uuid = (server_or_uuid['id'] if isinstance(server_or_uuid, dict)
                 else server_or_uuid)
         try:

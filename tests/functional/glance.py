@@ -74,7 +74,8 @@ def _read_all(data):
 
 class _Body(object):
     """glanceclient's answer to ``data``: the chunks, or ``wrapped`` None
-    (HTTP 204) for an image without data."""
+    (HTTP 204) for an image without data.
+    """
 
     def __init__(self, chunks):
         self.wrapped = chunks

@@ -25,8 +25,8 @@ import re
 import socket
 import threading
 import time
-import urllib.parse
 from unittest import mock
+import urllib.parse
 
 import fixtures
 from nova.console import serial as serial_ports
@@ -96,7 +96,8 @@ def free_port_range(size):
 
 class _WebSocket(websocket.WebSocket):
     """websockify's client, which sends only the URL's path: this one
-    keeps the query (``?token=...``) that nova's proxy reads."""
+    keeps the query (``?token=...``) that nova's proxy reads.
+    """
 
     def __init__(self, query):
         super().__init__()
@@ -144,7 +145,7 @@ class Terminal(object):
     def close(self):
         try:
             self.ws.close()
-        except Exception:
+        except Exception:   # best effort: the socket is closed below
             pass
         if self.ws.socket is not None:
             self.ws.socket.close()
@@ -245,7 +246,8 @@ class SerialConsoleTest(base.DockerFunctionalTestCase):
         # A real nova-compute stopping also shuts its thread pools down for
         # good; this process goes on, so keep them (as nova's own graceful
         # shutdown tests do).
-        with mock.patch('nova.thread_pool_factory.shutdown_all_executors'):
+        with mock.patch('nova.thread_pool_factory.shutdown_all_executors',
+                        autospec=True):
             self.compute = self.restart_compute_service(
                 self.compute, keep_hypervisor_state=False)
         self.assertEqual(set(), self._allocated())

@@ -23,10 +23,10 @@ import uuid
 import docker
 
 from novadocker.virt.docker.image import store
-from tests import image_tarballs as tb
-from tests import images as test_images
 from tests.functional import base
 from tests.functional import test_snapshot
+from tests import image_tarballs as tb
+from tests import images as test_images
 
 
 class GlanceImagesTest(base.DockerFunctionalTestCase):

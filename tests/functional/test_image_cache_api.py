@@ -19,9 +19,9 @@ import uuid
 import docker
 
 from novadocker.virt.docker.image import store
+from tests.functional import base
 from tests import image_tarballs as tb
 from tests import images as test_images
-from tests.functional import base
 
 
 class CacheImageTest(base.DockerFunctionalTestCase):

@@ -34,7 +34,8 @@ def docker_exec(api, container, *cmd):
 
 def layer_file(tarball, path):
     """The content of ``path`` in the newest layer of a ``docker save``
-    tarball that holds it, or None; also returns the manifest."""
+    tarball that holds it, or None; also returns the manifest.
+    """
     with tarfile.open(fileobj=io.BytesIO(tarball)) as outer:
         manifest = json.load(outer.extractfile('manifest.json'))
         for layer in reversed(manifest[0]['Layers']):

@@ -29,11 +29,11 @@ import uuid
 import pytest
 
 from nova.compute import manager as compute_manager
+import nova.conf
 from nova import context as nova_context
 from nova.network import model as network_model
 from nova import objects
 from nova.tests.unit import fake_instance
-import nova.conf
 import vif_plug_ovs.ovs
 
 from novadocker.privsep import linux_net
@@ -131,7 +131,8 @@ def image_meta(image, command='sleep 3600'):
 def vif(bridge, index4, index6=None, net=0, vif_type='ovs', active=True,
         mtu=1400, hybrid=False, routes=True, gateway=True):
     """A Neutron port on test network ``net`` (0: 192.0.2.0/24 and
-    2001:db8::/64; 1: 198.51.100.0/24 and 2001:db8:1::/64)."""
+    2001:db8::/64; 1: 198.51.100.0/24 and 2001:db8:1::/64).
+    """
     port = str(uuid.uuid4())
     v4 = ['192.0.2', '198.51.100'][net]
     v6 = ['2001:db8:0', '2001:db8:1'][net]
@@ -203,7 +204,7 @@ def force_cleanup(api, inst, vifs, bridge=None):
     for name in ('nova-%s' % inst.uuid, 'nova-%s-net' % inst.uuid):
         try:
             api.remove_container(name, force=True)
-        except Exception:
+        except Exception:   # best effort: it may never have existed
             pass
     for v in vifs:
         for prefix in ('tap', 'qbr', 'qvo'):

@@ -14,8 +14,8 @@
 
 import uuid
 
-from nova import exception as nova_exception
 import nova.conf
+from nova import exception as nova_exception
 from nova.virt import virtapi
 from oslo_config import fixture as cfg_fixture
 import pytest

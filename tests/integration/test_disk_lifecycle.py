@@ -11,7 +11,8 @@
 # under the License.
 
 """Volumes and the ephemeral disk through an instance's life: reboots,
-stop and start, a host reboot, a restarted engine, delete."""
+stop and start, a host reboot, a restarted engine, delete.
+"""
 
 import os
 
@@ -24,7 +25,8 @@ from tests.integration import volume_support as support
 @pytest.fixture
 def booted(servers, vol_env):
     """An instance with a volume and a 1 GiB ephemeral disk, a file on
-    each: (instance, its block_device_info)."""
+    each: (instance, its block_device_info).
+    """
     with support.loop_device(str(vol_env)) as device:
         info = support.connection_info(device)
         bdi = support.block_device_info([(info, '/dev/vdb')], 1)
@@ -58,7 +60,8 @@ def test_stop_start_and_pause_keep_disks(servers, booted):
 
 def _host_reboot(servers, inst):
     """What a host reboot leaves: the container stopped, nothing mounted
-    (the loop device standing in for the volume stays)."""
+    (the loop device standing in for the volume stays).
+    """
     servers.api.kill(servers.container(inst))
     top = os.path.join(support.CONF.instances_path, inst.uuid)
     for target in support.mountinfo.below(top):
@@ -85,7 +88,8 @@ def test_host_boot_remounts_everything(servers, booted):
 
 def test_engine_restart_keeps_disks(servers, booted):
     """dockerd restarts (without live restore): the container stops, the
-    host mounts stay, a start shows them again."""
+    host mounts stay, a start shows them again.
+    """
     inst, bdi = booted
     servers.api.kill(servers.container(inst))
     servers.driver.resume_state_on_host_boot(None, inst, [], None, bdi)

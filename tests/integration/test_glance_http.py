@@ -70,7 +70,7 @@ def _remove(docker_api, *refs):
     for ref in refs:
         try:
             docker_api.remove_image(ref)
-        except Exception:
+        except Exception:   # best effort clean-up after the test
             pass
 
 

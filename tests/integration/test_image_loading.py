@@ -119,7 +119,7 @@ def cleanup(docker_api):
     for ref in reversed(refs):
         try:
             docker_api.remove_image(ref)
-        except Exception:
+        except Exception:   # best effort clean-up after the test
             pass
 
 
@@ -150,7 +150,7 @@ def _run(docker_api, ref, cleanup):
 def _has(docker_api, ref):
     try:
         docker_api.inspect_image(ref)
-    except Exception:
+    except Exception:   # any failure to inspect: the engine lacks it
         return False
     return True
 
@@ -203,7 +203,8 @@ def test_oci_layout_loads(docker_api, store, glance, cleanup):
 def test_snapshot_tarball_boots_on_another_host(docker_api, store, glance,
                                                 cleanup):
     """A snapshot is ``docker save`` of ``nova-image:<snapshot id>``; a
-    host without it loads it from Glance like any other image."""
+    host without it loads it from Glance like any other image.
+    """
     marker = 'snapshot-%s' % uuid.uuid4()
     snapshot_id = str(uuid.uuid4())
     data, loaded = _marker_image(marker, repo_tags=[

@@ -295,7 +295,8 @@ def _conductor(conf, name):
 
 class _PlacementVersions(http.server.BaseHTTPRequestHandler):
     """Placement's version document: all that nova-compute reads of it
-    before it loads the driver."""
+    before it loads the driver.
+    """
 
     def do_GET(self):
         body = json.dumps({'versions': [{

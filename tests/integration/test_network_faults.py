@@ -34,7 +34,8 @@ class Injected(Exception):
 
 def _docker_fault(method, name_suffix):
     """Make DockerClient.<method> fail only for the container whose name
-    ends with ``name_suffix`` ('-net': the sandbox; '': the workload)."""
+    ends with ``name_suffix`` ('-net': the sandbox; '': the workload).
+    """
     real = getattr(docker_client.DockerClient, method)
 
     def fail_for_one(self, *args, **kwargs):
@@ -57,17 +58,17 @@ STEPS = {
     'sandbox create': lambda: _docker_fault('create_container', '-net'),
     'sandbox start': lambda: _docker_fault('start', '-net'),
     'netns link': lambda: mock.patch.object(
-        linux_net, 'set_netns_link', side_effect=Injected),
+        linux_net, 'set_netns_link', side_effect=Injected, autospec=True),
     'veth': lambda: mock.patch.object(
-        linux_net, 'create_veth', side_effect=Injected),
+        linux_net, 'create_veth', side_effect=Injected, autospec=True),
     'ovs plug': lambda: mock.patch.object(
-        os_vif, 'plug', side_effect=Injected),
+        os_vif, 'plug', side_effect=Injected, autospec=True),
     'addresses': lambda: mock.patch.object(
-        linux_net, 'set_addresses', side_effect=Injected),
+        linux_net, 'set_addresses', side_effect=Injected, autospec=True),
     'routes': lambda: mock.patch.object(
-        linux_net, 'set_routes', side_effect=Injected),
+        linux_net, 'set_routes', side_effect=Injected, autospec=True),
     'loopback': lambda: mock.patch.object(
-        linux_net, 'set_loopback_up', side_effect=Injected),
+        linux_net, 'set_loopback_up', side_effect=Injected, autospec=True),
     'workload create': lambda: _docker_fault('create_container', ''),
     'workload start': lambda: _docker_fault('start', ''),
 }

@@ -11,14 +11,15 @@
 # under the License.
 
 """The network survives reboots and restarts, follows Neutron's events,
-and takes ports added and removed while the instance runs."""
+and takes ports added and removed while the instance runs.
+"""
 
 import threading
 from unittest import mock
 
+import nova.conf
 from nova import exception
 from nova import objects
-import nova.conf
 import pytest
 
 from novadocker.privsep import linux_net
@@ -78,7 +79,8 @@ def test_new_driver_keeps_a_working_network(booted, pair, docker_api):
 
 def test_restart_of_docker_restores_network(booted, pair, docker_api):
     """dockerd restarts (without live restore): every container stops.
-    A new nova-compute re-plugs and restarts the instances."""
+    A new nova-compute re-plugs and restarts the instances.
+    """
     a, b, vifs_a, vifs_b = pair
     for inst in (a, b):
         for name in ('nova-%s', 'nova-%s-net'):
@@ -146,7 +148,8 @@ def test_attach_failure_midway_leaves_nothing(booted, pair, bridge,
     a, b, vifs_a, _vifs_b = pair
     extra = support.vif(bridge, 74, net=1)
     with mock.patch.object(linux_net, 'set_addresses',
-                           side_effect=RuntimeError('injected')):
+                           side_effect=RuntimeError('injected'),
+                           autospec=True):
         with pytest.raises(exception.InterfaceAttachFailed):
             booted.driver.attach_interface(None, a, None, extra)
     assert booted.ok(a, 'ip', '-o', 'link').count(': eth') == 1

@@ -12,7 +12,8 @@
 
 """Cinder volumes on real loop devices, connected through os-brick's
 ``local`` connector and mounted by the real privsep daemon: attach and
-detach on running and stopped containers, remounting, data safety."""
+detach on running and stopped containers, remounting, data safety.
+"""
 
 import contextlib
 import errno
@@ -156,12 +157,14 @@ def _make_private(servers, inst):
 FAULTS = {
     'connect': lambda s, i: mock.patch.object(
         local.LocalConnector, 'connect_volume',
-        side_effect=OSError(errno.EIO, 'connect fault')),
+        side_effect=OSError(errno.EIO, 'connect fault'), autospec=True),
     'format': lambda s, i: mock.patch.object(
         storage, 'format_blank',
-        side_effect=processutils.ProcessExecutionError('mkfs fault')),
+        side_effect=processutils.ProcessExecutionError('mkfs fault'),
+        autospec=True),
     'mount': lambda s, i: mock.patch.object(
-        storage, 'mount', side_effect=OSError(errno.EIO, 'mount fault')),
+        storage, 'mount', side_effect=OSError(errno.EIO, 'mount fault'),
+        autospec=True),
     'propagation': _make_private,
 }
 
@@ -206,10 +209,12 @@ def test_detach_fault_keeps_a_consistent_state(step, servers, blank):
     info = _attach(servers, inst, blank)
     if step == 'unmount':
         fault = mock.patch.object(storage, 'unmount',
-                                  side_effect=OSError(errno.EIO, 'fault'))
+                                  side_effect=OSError(errno.EIO, 'fault'),
+                                  autospec=True)
     else:
         fault = mock.patch.object(local.LocalConnector, 'disconnect_volume',
-                                  side_effect=OSError(errno.EIO, 'fault'))
+                                  side_effect=OSError(errno.EIO, 'fault'),
+                                  autospec=True)
     with fault, pytest.raises(OSError):
         servers.driver.detach_volume(None, info, inst, '/dev/vdb')
     # Still mounted (unmount failed) or fully unmounted (disconnect
@@ -223,7 +228,8 @@ def test_extend_grows_the_filesystem_while_written(servers, vol_env):
     """Online growth while a process writes. The volume carries XFS:
     growing a mounted ext4 needs CAP_SYS_RESOURCE, which a compute host's
     root has but this test machine's bounding set lacks; the driver's path
-    is the same (connector's extend, then the filesystem's grow tool)."""
+    is the same (connector's extend, then the filesystem's grow tool).
+    """
     with support.loop_device(str(vol_env), size_mb=300) as device:
         support.run('mkfs.xfs', '-q', device)
         _extend_while_written(servers, device)

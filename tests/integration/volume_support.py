@@ -12,7 +12,8 @@
 
 """Helpers for the volume tests: loop devices standing in for Cinder
 volumes (connected through os-brick's ``local`` connector), a driver
-wired to the real privsep daemons, and checks of what is left behind."""
+wired to the real privsep daemons, and checks of what is left behind.
+"""
 
 import contextlib
 import os
@@ -85,7 +86,8 @@ def fs_uuid(device):
 
 def leftovers(inst):
     """Mounts, loop devices and directories an instance's disks left on
-    this host (empty: none)."""
+    this host (empty: none).
+    """
     top = os.path.join(CONF.instances_path, inst.uuid)
     found = ['mount %s' % m for m in mountinfo.below(top)]
     found += ['mount %s' % m.target for m in mountinfo.mounts()

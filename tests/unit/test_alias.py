@@ -24,7 +24,8 @@ from novadocker import _alias
 @pytest.fixture
 def packages(tmp_path, monkeypatch, request):
     """A throw-away package ``<real>`` with a subpackage and a module that
-    counts how often it ran, and an alias name for it."""
+    counts how often it ran, and an alias name for it.
+    """
     real = 'ndreal_%s' % request.node.name.replace('[', '_').strip(']')[:40]
     alias = 'ndalias.' + real
     pkg = tmp_path / real

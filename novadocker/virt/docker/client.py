@@ -179,7 +179,8 @@ class DockerClient(object):
 
     def containers(self, wanted, **filters):
         """All containers, running or not, that carry every label given
-        and match Docker's list ``filters`` (e.g. ``status=['exited']``)."""
+        and match Docker's list ``filters`` (e.g. ``status=['exited']``).
+        """
         filters['label'] = labels.label_filter(wanted)
         return self._call('container list', 'containers', all=True,
                           filters=filters)
@@ -219,7 +220,8 @@ class DockerClient(object):
 
     def logs(self, ref, tail, max_bytes):
         """The newest output of ``ref``: at most ``tail`` lines and
-        ``max_bytes`` bytes, read as a stream so memory stays bounded."""
+        ``max_bytes`` bytes, read as a stream so memory stays bounded.
+        """
         what = 'container logs %s' % ref
         kept = bytearray()
         with self._translated(what):
@@ -232,7 +234,8 @@ class DockerClient(object):
 
     def attach_socket(self, ref):
         """A socket on the container's attach stream (stdin, stdout and
-        stderr, from now on), blocking, owned by the caller."""
+        stderr, from now on), blocking, owned by the caller.
+        """
         what = 'container attach %s' % ref
         params = {'stdin': 1, 'stdout': 1, 'stderr': 1, 'stream': 1}
         with self._translated(what):
@@ -246,7 +249,8 @@ class DockerClient(object):
 
     def stats(self, ref):
         """One sample of the container's resource use: a single answer,
-        no stream (and no second sample where the engine can skip it)."""
+        no stream (and no second sample where the engine can skip it).
+        """
         kwargs = {}
         if docker.utils.version_gte(self._api.api_version, '1.41'):
             kwargs['one_shot'] = True
@@ -309,7 +313,8 @@ class DockerClient(object):
     def update_resources(self, ref, resources):
         """``docker update`` with Engine API field names (``Memory``,
         ``NanoCpus``, ``PidsLimit``...): the SDK's update_container cannot
-        send NanoCpus or PidsLimit."""
+        send NanoCpus or PidsLimit.
+        """
         what = 'container update %s' % ref
         with self._translated(what):
             api = self._api

@@ -48,7 +48,8 @@ def wanted(instance):
     """True when the instance gets a config drive: nova asks for one
     (``config_drive``, ``[DEFAULT] force_config_drive``, the image's
     ``img_config_drive=mandatory``), or it has user data, a key pair or
-    metadata for the image to read."""
+    metadata for the image to read.
+    """
     return bool(nova_configdrive.required_by(instance) or
                 instance.user_data or instance.key_data or
                 instance.metadata)
@@ -56,7 +57,8 @@ def wanted(instance):
 
 def metadata_items(instance, injected_files, admin_password, network_info):
     """``(path, data)`` pairs of the config drive, from nova's metadata
-    classes (which look the instance's key pairs and security groups up)."""
+    classes (which look the instance's key pairs and security groups up).
+    """
     extra_md = {}
     if admin_password:
         extra_md['admin_pass'] = admin_password
@@ -96,7 +98,8 @@ class ConfigDrives(object):
     def create(self, instance, injected_files, admin_password,
                network_info):
         """Render the instance's config drive when it gets one; returns the
-        host directory, or None. Leaves nothing behind when it fails."""
+        host directory, or None. Leaves nothing behind when it fails.
+        """
         if not wanted(instance):
             return None
         root = self._files.create(instance.uuid, DIR_NAME, DIR_MODE)

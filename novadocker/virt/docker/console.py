@@ -35,11 +35,11 @@ import struct
 import threading
 import time
 
+import nova.conf
 from nova.console import serial as serial_ports
 from nova.console import type as console_type
 from nova import exception as nova_exception
 from nova.i18n import _
-import nova.conf
 from oslo_log import log as logging
 
 CONF = nova.conf.CONF
@@ -55,7 +55,8 @@ NOT_RUNNING = b'\r\n[the instance is not running]\r\n'
 def unavailable(kind):
     """The answer to a graphical console (VNC, SPICE, MKS) request: a
     container has no screen. Nova's API answers 400 with this message
-    (a plain ConsoleTypeUnavailable, which crosses RPC as it is)."""
+    (a plain ConsoleTypeUnavailable, which crosses RPC as it is).
+    """
     return nova_exception.ConsoleTypeUnavailable(
         message=_('Console type %s is not available for containers; use '
                   'the serial console (openstack console url show '
@@ -110,7 +111,8 @@ class FrameDecoder(object):
 
 def _readable(sock):
     """Bytes a TLS socket has already decrypted (select() cannot see
-    them)."""
+    them).
+    """
     pending = getattr(sock, 'pending', None)
     return pending() if pending is not None else 0
 
@@ -135,7 +137,7 @@ class Session(object):
             except nova_exception.InstanceNotRunning:
                 self._send_quietly(NOT_RUNNING)
                 return
-            except Exception as e:
+            except Exception as e:   # ends this session, not the proxy
                 LOG.warning('Serial console of %s: cannot attach: %s',
                             self._name, e)
                 return
@@ -284,7 +286,8 @@ class Consoles(object):
 
     def get(self, instance):
         """The instance's ``ConsoleSerial``, opening its endpoint first
-        when needed."""
+        when needed.
+        """
         if not CONF.serial_console.enabled:
             raise nova_exception.ConsoleTypeUnavailable(console_type='serial')
         # InstanceNotFound when the container is gone.

@@ -37,7 +37,8 @@ class Containers(object):
     def list(self, **filters):
         """Summaries of all our instances' containers on this host that
         match Docker's list ``filters``, one Docker call; helper containers
-        (network sandboxes) left out."""
+        (network sandboxes) left out.
+        """
         return [c for c in
                 self._client.containers(labels.owner_labels(self._host),
                                         **filters)

@@ -51,7 +51,8 @@ def started_at(info):
 
 def uptime(info, now):
     """Seconds since the container's process started; None when it is not
-    running."""
+    running.
+    """
     start = started_at(info)
     if not info['State'].get('Running') or start is None:
         return None
@@ -65,7 +66,8 @@ def has_config_drive(info, config_drive_path):
 
 def memory(stats):
     """``(limit, used)`` in bytes; used leaves out the page cache that the
-    kernel can drop (as ``docker stats`` does)."""
+    kernel can drop (as ``docker stats`` does).
+    """
     mem = stats.get('memory_stats') or {}
     usage = mem.get('usage')
     detail = mem.get('stats') or {}

@@ -414,7 +414,8 @@ class DockerDriver(driver.ComputeDriver):
 
     def _knobs(self, instance, image_meta, props):
         """Container settings from the flavor's extra specs and the
-        image's custom properties (knobs.py)."""
+        image's custom properties (knobs.py).
+        """
         storage = None
         if knobs.wants_root_disk_limit(instance.flavor):
             storage = knobs.storage_of(self._client.info())

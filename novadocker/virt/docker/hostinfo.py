@@ -106,7 +106,8 @@ def inventory(info, disk, ratios, reserved):
 def cpu_stats_of(proc_stat, cpuinfo, ticks_per_second):
     """Nova's host CPU statistics from the text of ``/proc/stat`` and
     ``/proc/cpuinfo``: cumulative nanoseconds since boot and the current
-    frequency in MHz (the first CPU's; 0 when the kernel does not say)."""
+    frequency in MHz (the first CPU's; 0 when the kernel does not say).
+    """
     fields = proc_stat.split('\n', 1)[0].split()
     if not fields or fields[0] != 'cpu':
         raise ValueError('/proc/stat does not start with the cpu line')

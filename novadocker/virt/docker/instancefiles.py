@@ -41,7 +41,8 @@ class InstanceFiles(object):
 
     def ensure(self, instance_uuid, name, mode):
         """Sub-directory ``name`` of the instance's directory, created if
-        missing and otherwise kept as it is (it may hold mounts)."""
+        missing and otherwise kept as it is (it may hold mounts).
+        """
         self._make_top(instance_uuid)
         path = self.path(instance_uuid, name)
         try:
@@ -75,7 +76,8 @@ class InstanceFiles(object):
 
     def remove(self, instance_uuid, name):
         """Remove sub-directory ``name``, and the instance's directory when
-        nothing else is left in it. What is already gone is fine."""
+        nothing else is left in it. What is already gone is fine.
+        """
         shutil.rmtree(self.path(instance_uuid, name), ignore_errors=True)
         try:
             os.rmdir(self.instance_dir(instance_uuid))

@@ -38,7 +38,8 @@ FILE_MODE = 0o644
 
 def authorized_keys(key_data):
     """The file's content: each key on its own line, blank lines and
-    surrounding white space dropped."""
+    surrounding white space dropped.
+    """
     lines = [line.strip() for line in key_data.splitlines()]
     return ''.join('%s\n' % line for line in lines if line).encode('utf-8')
 
@@ -49,7 +50,8 @@ class AuthorizedKeys(object):
 
     def create(self, instance, inject):
         """Write the key file when ``inject`` is on and the instance has a
-        key pair; returns ``{TARGET: host path}`` or ``{}``."""
+        key pair; returns ``{TARGET: host path}`` or ``{}``.
+        """
         if not inject or not instance.key_data:
             return {}
         path = self._files.create(instance.uuid, DIR_NAME, DIR_MODE)

@@ -141,7 +141,8 @@ def _bool(values, key, fail):
 
 def _caps(values, key, allow_all, fail):
     """A comma or space separated list of capability names, upper case and
-    without the CAP_ prefix, sorted."""
+    without the CAP_ prefix, sorted.
+    """
     if key not in values:
         return []
     found = set()
@@ -171,7 +172,8 @@ def root_disk_supported(storage_driver, backing_fs):
 
 def tty(flavor, image_id, properties):
     """Whether the flavor (``docker:tty``) or the image (``docker_tty``)
-    asks for a TTY."""
+    asks for a TTY.
+    """
     return bool(_Flavor(flavor).bool(names.TTY) or
                 _Image(image_id, properties).bool(names.IMG_TTY))
 
@@ -183,7 +185,8 @@ def wants_root_disk_limit(flavor):
 
 def _cpu(flavor, specs):
     """CFS quota, period and shares.  A quota or period replaces the
-    translator's ``nano_cpus`` (Docker refuses both together)."""
+    translator's ``nano_cpus`` (Docker refuses both together).
+    """
     out = {}
     shares = specs.int(names.CPU_SHARES, CPU_SHARES_MIN, CPU_SHARES_MAX)
     if shares is not None:
@@ -242,7 +245,8 @@ def _privileged(specs, image, allowed):
 
 def resources(flavor, image_properties, default_pids_limit, image_id=None):
     """The settings ``docker update`` can change on an existing container:
-    CPU, swap and pids limits (merged over ``translator.host_config``)."""
+    CPU, swap and pids limits (merged over ``translator.host_config``).
+    """
     specs = _Flavor(flavor)
     image = _Image(image_id, image_properties)
     out = _cpu(flavor, specs)
@@ -257,7 +261,8 @@ def fixed_specs(flavor):
     """The flavor's extra specs that shape a container for good (they
     cannot be changed by ``docker update``), and its CPU limit's form (a
     CFS quota or period cannot replace Docker's NanoCpus, or the other way
-    round).  A resize keeps the container only if these are equal."""
+    round).  A resize keeps the container only if these are equal.
+    """
     specs = flavor.extra_specs or {}
     fixed = {key: specs.get(key) for key in _FIXED}
     fixed['cfs'] = names.CPU_QUOTA in specs or names.CPU_PERIOD in specs
@@ -304,7 +309,8 @@ def image_properties(system_metadata):
     """Our image properties as nova recorded them at boot
     (``image_<key>`` in the instance's system metadata), and whether any
     may have been cut (nova keeps at most 255 characters); then the full
-    values have to come from Glance."""
+    values have to come from Glance.
+    """
     props = {}
     for key in names.IMAGE_PROPERTIES:
         value = (system_metadata or {}).get(SYSMETA_PREFIX + key)

@@ -34,7 +34,8 @@ def owner_labels(host):
 
 def label_filter(wanted):
     """``wanted`` labels as the ``label`` filter of Docker's list and
-    events."""
+    events.
+    """
     return ['%s=%s' % kv for kv in sorted(wanted.items())]
 
 

@@ -33,7 +33,8 @@ class RenderedFiles(object):
     def create(self, instance, injected_files, admin_password, network_info,
                config_drive_path, inject_key):
         """Render the files; returns ``{path in the container: path on the
-        host}``. Nothing is left behind when rendering fails."""
+        host}``. Nothing is left behind when rendering fails.
+        """
         mounts = {}
         try:
             drive = self._config_drives.create(

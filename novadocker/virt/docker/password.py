@@ -35,7 +35,8 @@ EXEC_TIMEOUT = 30
 
 def stdin_line(password):
     """``root:<password>\\n``: chpasswd reads one account per line, so a
-    password may not hold a line break (nor a NUL byte)."""
+    password may not hold a line break (nor a NUL byte).
+    """
     if any(c in password for c in '\r\n\0'):
         raise exception.InvalidInput(
             reason=_('a password may not contain line breaks'))

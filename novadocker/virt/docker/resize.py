@@ -56,7 +56,8 @@ def check_same_host(instance, dest, local_addresses):
 
 def check_flavors(instance, old_flavor, new_flavor):
     """Refuse (rolling back) a resize that changes what ``docker update``
-    cannot change."""
+    cannot change.
+    """
     old = knobs.fixed_specs(old_flavor)
     new = knobs.fixed_specs(new_flavor)
     changed = sorted(k for k in set(old) | set(new)
@@ -73,7 +74,8 @@ def check_flavors(instance, old_flavor, new_flavor):
 
 def update_body(flavor, image_properties, default_pids_limit):
     """The ``docker update`` request giving a container ``flavor``'s
-    limits."""
+    limits.
+    """
     config = translator.merge(
         translator.host_config(flavor, default_pids_limit),
         knobs.resources(flavor, image_properties, default_pids_limit))

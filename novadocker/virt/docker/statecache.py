@@ -52,7 +52,8 @@ _CRASHED = 1
 
 class StateCache(object):
     """``power_state`` answers from one refresh, at most ``ttl`` seconds
-    old."""
+    old.
+    """
 
     def __init__(self, client, containers, ttl):
         self._client = client

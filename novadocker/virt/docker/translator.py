@@ -114,7 +114,8 @@ def container_args(instance, image_ref, image_meta, host, pids_limit,
 
 def merge(host_config, knobs):
     """``host_config`` with ``knobs`` applied; a None knob removes the
-    setting."""
+    setting.
+    """
     merged = dict(host_config)
     for key, value in knobs.items():
         if value is None:
@@ -150,7 +151,8 @@ def add_mounts(args, mounts):
 
 def with_mounts(args, mounts):
     """``args`` with ``mounts`` (``{path in the container: path on the
-    host}``) bind-mounted read-only."""
+    host}``) bind-mounted read-only.
+    """
     args = dict(args)
     host_config = dict(args['host_config'])
     host_config['mounts'] = list(host_config.get('mounts') or []) + [

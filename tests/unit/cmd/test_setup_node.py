@@ -170,7 +170,8 @@ class SetupNodeTestCase(testtools.TestCase):
         self.assertEqual(1, code)
 
     def test_group_membership_through_usermod(self):
-        with mock.patch.object(setup_node, 'in_group', return_value=False):
+        with mock.patch.object(setup_node, 'in_group', return_value=False,
+                               autospec=True):
             code, out = self._main('--nova-user', 'nobody', '--dry-run',
                                    skip_group=False)
             self.assertEqual(0, code)
@@ -178,7 +179,7 @@ class SetupNodeTestCase(testtools.TestCase):
             # The real system's users must not change in a test: stop at
             # the process call and check its argument list.
             with mock.patch.object(setup_node.processutils,
-                                   'execute') as execute:
+                                   'execute', autospec=True) as execute:
                 code, out = self._main('--nova-user', 'nobody',
                                        skip_group=False)
             self.assertEqual(0, code)

@@ -44,7 +44,8 @@ FILE_MODE = 0o600
 
 def disks(block_device_info):
     """``(num, size in GiB)`` of each ephemeral disk Nova asks for;
-    refuses a filesystem other than ext4 (the build is aborted)."""
+    refuses a filesystem other than ext4 (the build is aborted).
+    """
     found = []
     for eph in driver.block_device_info_get_ephemerals(block_device_info):
         fmt = eph.get('guest_format')
@@ -77,7 +78,8 @@ class EphemeralDisks(object):
 
     def create(self, instance, block_device_info):
         """Make, format and mount the disks; returns their Docker mounts.
-        Leaves nothing behind when a step fails."""
+        Leaves nothing behind when a step fails.
+        """
         wanted = disks(block_device_info)
         if not wanted:
             return []
@@ -139,7 +141,8 @@ class EphemeralDisks(object):
 
 def check_resize(instance, new_flavor):
     """A resize keeps the ephemeral disk: refuse one that changes its
-    size, before anything changes."""
+    size, before anything changes.
+    """
     old = instance.flavor.ephemeral_gb
     if new_flavor.ephemeral_gb != old:
         raise exception.InstanceFaultRollback(

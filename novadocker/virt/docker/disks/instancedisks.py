@@ -11,7 +11,8 @@
 # under the License.
 
 """An instance's volumes and ephemeral disks, for the driver: one call per
-step of the instance's life."""
+step of the instance's life.
+"""
 
 from nova import exception
 from nova.i18n import _
@@ -29,7 +30,8 @@ LOG = logging.getLogger(__name__)
 
 def check_boot(instance):
     """Refuse a root volume (boot from volume) before anything is
-    attached: a container's root file system is its image."""
+    attached: a container's root file system is its image.
+    """
     if not instance.image_ref:
         raise exception.InstanceUnacceptable(
             instance_id=instance.uuid,
@@ -40,7 +42,8 @@ def check_boot(instance):
 def _volume_bdms(context, instance):
     """``{volume id: (tag, device name)}`` of the instance's volume
     attachments in Nova's database; empty without a request context
-    (driver tests), which then gets device names only."""
+    (driver tests), which then gets device names only.
+    """
     if context is None:
         return {}
     bdms = objects.BlockDeviceMappingList.get_by_instance_uuid(
@@ -51,7 +54,8 @@ def _volume_bdms(context, instance):
 
 def _device_metadata(instance, described):
     """``instance.device_metadata`` with one disk entry per volume
-    (``path``: where the container sees it); other devices kept."""
+    (``path``: where the container sees it); other devices kept.
+    """
     current = instance.device_metadata
     devices = [d for d in (current.devices if current else [])
                if not isinstance(d, objects.DiskMetadata)]
@@ -104,7 +108,8 @@ class InstanceDisks(object):
 
     def _describe(self, context, instance, without=None):
         """Record where each attached volume is (config drive and metadata
-        service device metadata)."""
+        service device metadata).
+        """
         described = []
         for vol_id, (tag, device_name) in sorted(
                 _volume_bdms(context, instance).items()):
@@ -118,7 +123,8 @@ class InstanceDisks(object):
     def create(self, context, instance, block_device_info):
         """Make the ephemeral disks and mount the volumes; returns the
         Docker mounts the container needs. Nothing stays when a step
-        fails."""
+        fails.
+        """
         vols = self._volume_list(context, instance, block_device_info)
         if vols and context is not None:
             self._describe(context, instance)

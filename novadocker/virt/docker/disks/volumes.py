@@ -71,7 +71,8 @@ def read_only(connection_info):
 
 def mount_name(vol_id, tag, device_name):
     """The directory a volume gets: its tag, else its device name's last
-    part (``/dev/vdb``: ``vdb``)."""
+    part (``/dev/vdb``: ``vdb``).
+    """
     name = tag or os.path.basename(device_name or '')
     if not _NAME.match(name):
         raise VolumeRefused(volume_id=vol_id, reason=_(
@@ -90,7 +91,8 @@ def volume(connection_info, tag, device_name):
 def classify(vol, fields, filesystems):
     """What to do with a device that ``storage.probe`` described:
     ``('mount', fstype)`` or ``('format', 'ext4')``; raises VolumeRefused
-    for anything else."""
+    for anything else.
+    """
     def refuse(reason):
         raise VolumeRefused(volume_id=vol.volume_id, reason=reason)
 
@@ -115,7 +117,8 @@ def classify(vol, fields, filesystems):
 
 def docker_mount(host_dir, container_path):
     """The container's view of the volumes directory: read-only itself,
-    with every mount made below it later showing up inside."""
+    with every mount made below it later showing up inside.
+    """
     return {'Type': 'bind', 'Source': host_dir, 'Target': container_path,
             'ReadOnly': True, 'BindOptions': {'Propagation': 'rslave'}}
 
@@ -175,7 +178,8 @@ class Volumes(object):
 
     def prepare(self, instance):
         """The instance's volumes directory, shared; returns the Docker
-        mount that shows it in the container."""
+        mount that shows it in the container.
+        """
         path = self.host_dir(instance)
         self._files.ensure(instance.uuid, DIR_NAME, DIR_MODE)
         mount = mountinfo.find(path)
@@ -187,7 +191,8 @@ class Volumes(object):
 
     def attach(self, instance, vol, encryption=None, check_propagation=True):
         """Connect ``vol`` and mount its filesystem; undoes every step
-        when one fails."""
+        when one fails.
+        """
         _refuse_unsupported(vol, encryption)
         target = os.path.join(self.host_dir(instance), vol.name)
         if os.path.lexists(target):
@@ -290,7 +295,8 @@ class Volumes(object):
     def detach(self, instance, vol):
         """Unmount (after a sync) and disconnect ``vol``. While the
         filesystem is busy, retries for ``busy_timeout`` seconds, then
-        refuses with everything still attached."""
+        refuses with everything still attached.
+        """
         target = os.path.join(self.host_dir(instance), vol.name)
         self._unmount(instance, vol.name, target)
         self._disconnect(vol.connection_info)
@@ -334,7 +340,8 @@ class Volumes(object):
 
     def remove(self, instance, connection_infos):
         """Unmount everything, disconnect every volume in
-        ``connection_infos``; the directory goes too."""
+        ``connection_infos``; the directory goes too.
+        """
         path = self.host_dir(instance)
         for target in mountinfo.below(path):
             self._unmount(instance, os.path.basename(target), target)

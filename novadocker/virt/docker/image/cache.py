@@ -80,7 +80,8 @@ class ImageCache(object):
 
     def _touch(self, image_id):
         """Re-tag an image in use: Docker records the time
-        (``LastTagTime``), which is then its last use."""
+        (``LastTagTime``), which is then its last use.
+        """
         try:
             self._client.tag(store.image_ref(image_id), store.REPOSITORY,
                              image_id)

@@ -131,7 +131,8 @@ class _NoHashing(object):
 
 def strongest(checksums):
     """Of Glance's checksums, the one worth computing: ``os_hash_value``
-    (sha512 by default) when Glance has it, else the md5 ``checksum``."""
+    (sha512 by default) when Glance has it, else the md5 ``checksum``.
+    """
     multihash = [c for c in checksums if c[0] != 'md5']
     return (multihash or list(checksums))[:1]
 

@@ -48,7 +48,8 @@ def _translated(image_id, error):
 
 class GlanceImages(object):
     """What :class:`images.ImageStore` reads from Glance: ``get`` and
-    ``download``."""
+    ``download``.
+    """
 
     def __init__(self):
         self._api = glance.API()
@@ -60,7 +61,8 @@ class GlanceImages(object):
     def download(self, context, image_id, data=None, trusted_certs=None):
         """An iterator of the image's chunks, unchecked (the image filter
         checks them). With ``data`` or ``trusted_certs`` it is nova's own
-        download, signature check and all."""
+        download, signature check and all.
+        """
         if data is not None or trusted_certs:
             return self._api.download(context, image_id, data=data,
                                       trusted_certs=trusted_certs)

@@ -141,7 +141,8 @@ def _repo_tags(reference):
 
 def full_name(reference):
     """``nova-image:x`` as containerd names it:
-    ``docker.io/library/nova-image:x``."""
+    ``docker.io/library/nova-image:x``.
+    """
     first = reference.split('/', 1)[0]
     if '/' not in reference:
         return 'docker.io/library/' + reference
@@ -187,7 +188,8 @@ def docker_archive(members, captured, scanned, reference=None):
 
 def _same_image_index(members, captured, config, layers, reference):
     """The index to load next to manifest.json, which must describe the
-    same config and layers."""
+    same config and layers.
+    """
     descriptor, _manifest, oci_config, oci_layers = _oci_image(members,
                                                                captured)
     same = (resolve(members, oci_config) == resolve(members, config) and
@@ -220,7 +222,8 @@ def _blob(members, captured, descriptor, what):
 
 def _descriptor(members, captured, descriptor, kind):
     """A complete descriptor of a manifest blob (nested indexes may leave
-    out the media type and size)."""
+    out the media type and size).
+    """
     name = resolve(members, _blob_path(descriptor)[0])
     return {'mediaType': kind or _MANIFEST_TYPES[0],
             'digest': descriptor['digest'],
@@ -265,7 +268,8 @@ def _image_manifest(members, captured, index, depth=0):
 
 def _oci_image(members, captured):
     """``(descriptor, manifest, config path, layer paths)`` of the image
-    that index.json holds for this host."""
+    that index.json holds for this host.
+    """
     index = _json(captured, OCI_INDEX, 'index')
     descriptor, manifest = _image_manifest(members, captured, index)
     config = _blob_path(manifest.get('config'))[0]

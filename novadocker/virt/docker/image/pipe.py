@@ -25,11 +25,11 @@ completes a tarball whose signature failed.
 import queue
 import threading
 
-from cursive import exception as cursive_exception
 from cryptography import exceptions as crypto_exceptions
+from cursive import exception as cursive_exception
+import nova.conf
 from nova import exception
 from nova.i18n import _
-import nova.conf
 
 CONF = nova.conf.CONF
 

@@ -110,7 +110,8 @@ def _read_file(path):
 
 class Progress(object):
     """Counts bytes passing by and logs the rate at most every few
-    seconds."""
+    seconds.
+    """
 
     def __init__(self, image_id, total, instance=None,
                  interval=PROGRESS_INTERVAL):
@@ -170,14 +171,16 @@ class ImageStore(object):
 
     def ensure(self, context, instance, image_meta):
         """A local reference that boots ``image_meta``, loading the image
-        from the shared directory or Glance when it is missing."""
+        from the shared directory or Glance when it is missing.
+        """
         ref, _loaded = self._ensure(context, instance, image_meta)
         LOG.debug('Booting Docker image %s', ref, instance=instance)
         return ref
 
     def cache(self, context, image_meta):
         """Load ``image_meta`` ahead of boots, the way a first boot does;
-        True if it was loaded now, False if it was already here."""
+        True if it was loaded now, False if it was already here.
+        """
         ref, loaded = self._ensure(context, None, image_meta)
         LOG.info('Image %s is %s as %s', image_meta.id,
                  'cached' if loaded else 'already cached', ref)
@@ -215,7 +218,8 @@ class ImageStore(object):
 
     def load(self, context, image_id, instance=None):
         """Stream the image into Docker as ``nova-image:<image_id>``;
-        return that reference."""
+        return that reference.
+        """
         meta = self.image_api.get(context, image_id)
         where, chunks = self._source(context, image_id, instance)
         LOG.info('Loading image %s from %s', image_id, where,

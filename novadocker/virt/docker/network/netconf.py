@@ -54,7 +54,8 @@ def _version(subnet):
 
 def default_gateways(vifs):
     """``{ip version: (vif id, gateway)}`` from the first VIF that has a
-    gateway (and an address) in that family."""
+    gateway (and an address) in that family.
+    """
     chosen = {}
     for vif in vifs:
         for subnet in _subnets(vif):
@@ -66,7 +67,8 @@ def default_gateways(vifs):
 
 def routes(vif, vifs):
     """``(destination, gateway)`` routes to add via ``vif``: the subnets'
-    host routes, then the default routes ``vif`` was chosen for."""
+    host routes, then the default routes ``vif`` was chosen for.
+    """
     found = []
     for subnet in _subnets(vif):
         for route in subnet.get('routes') or []:
@@ -81,7 +83,8 @@ def routes(vif, vifs):
 
 def ifnames(vifs, known=None):
     """``{vif id: ifname}``: VIFs named in ``known`` keep their name, the
-    others take the lowest free ``ethN`` in VIF order."""
+    others take the lowest free ``ethN`` in VIF order.
+    """
     known = dict(known or {})
     names = {vif['id']: known[vif['id']] for vif in vifs
              if vif['id'] in known}

@@ -56,7 +56,8 @@ def _initialize_os_vif():
 
 def check_supported(vif, instance):
     """Raise VirtualInterfaceCreateException for a VIF type we cannot
-    plug, before anything is created."""
+    plug, before anything is created.
+    """
     if vif['type'] not in SUPPORTED:
         LOG.error('VIF type %s of port %s is not supported by the Docker '
                   'driver (supported: %s)', vif['type'], vif['id'],

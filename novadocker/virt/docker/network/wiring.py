@@ -121,7 +121,7 @@ class Network(object):
     def _unwire_vif(self, instance, vif):
         try:
             host_vifs.unplug(instance, vif)
-        except Exception:
+        except Exception:   # teardown goes on to the host link
             LOG.exception('Could not unplug port %s', vif['id'],
                           instance=instance)
         if _host_link_exists(vif['devname']):
@@ -180,7 +180,8 @@ class Network(object):
 
     def ensure(self, instance, network_info):
         """Idempotent: start the sandbox and re-wire what is missing (after
-        a restart of the sandbox, of dockerd or of the host)."""
+        a restart of the sandbox, of dockerd or of the host).
+        """
         _vifs, known = self._load(instance)
         sandbox_id, names = self._ensure(instance, network_info, known)
         self._save(instance, network_info, names)

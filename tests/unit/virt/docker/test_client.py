@@ -45,7 +45,8 @@ VERSION = {'ApiVersion': '1.41', 'Version': '20.10.24'}
 
 class _Socket(object):
     """The socket under a streamed answer; shutting it down ends the
-    stream, as it does for a real one."""
+    stream, as it does for a real one.
+    """
 
     def __init__(self):
         self.shut_down = False

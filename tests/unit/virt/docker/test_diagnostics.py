@@ -93,7 +93,7 @@ class DiagnosticsTestCase(test.NoDBTestCase):
         instance = mock.Mock()
         instance.flavor.vcpus = 1
         with mock.patch('novadocker.privsep.linux_net.link_stats',
-                        return_value=[LINK]) as links:
+                        return_value=[LINK], autospec=True) as links:
             d = diagnostics.Diagnostics(client, containers,
                                         '/config-drive').instance(instance)
         containers.inspect.assert_called_once_with(instance)
@@ -111,7 +111,8 @@ class DiagnosticsTestCase(test.NoDBTestCase):
         instance.flavor.vcpus = 1
         client = mock.Mock()
         client.stats.return_value = {}
-        with mock.patch('novadocker.privsep.linux_net.link_stats') as links:
+        with mock.patch('novadocker.privsep.linux_net.link_stats',
+                        autospec=True) as links:
             d = diagnostics.Diagnostics(client, containers,
                                         '/x').legacy(instance)
         links.assert_not_called()

@@ -17,8 +17,8 @@ import struct
 import tarfile
 import types
 
-from novadocker.virt.docker.network import sandbox
 from novadocker.virt.docker import labels
+from novadocker.virt.docker.network import sandbox
 from novadocker.virt.docker import translator
 
 

@@ -53,21 +53,24 @@ def test_a_port_without_device_name_is_refused():
 
 
 def test_tap_is_left_for_the_agent():
-    with mock.patch.object(vifs.os_vif, 'plug') as plug:
+    with mock.patch.object(vifs.os_vif, 'plug', autospec=True) as plug:
         vifs.plug(INSTANCE, _vif('tap'))
     plug.assert_not_called()
 
 
 def test_vrouter_missing_tool_is_a_clear_error():
-    with mock.patch.object(vifs.shutil, 'which', return_value=None):
+    with mock.patch.object(vifs.shutil, 'which', return_value=None,
+                           autospec=True):
         with pytest.raises(exception.VirtualInterfaceCreateException):
             vifs.plug(INSTANCE, _vif('vrouter'))
 
 
 def test_vrouter_runs_its_tool_with_an_argument_list():
     with mock.patch.object(vifs.shutil, 'which',
-                           return_value='/usr/bin/vrouter-port-control'), \
-            mock.patch.object(vifs.processutils, 'execute') as execute:
+                           return_value='/usr/bin/vrouter-port-control',
+                           autospec=True), \
+            mock.patch.object(vifs.processutils, 'execute',
+                              autospec=True) as execute:
         vifs.plug(INSTANCE, _vif('vrouter'))
     args = execute.call_args[0]
     assert args[0] == '/usr/bin/vrouter-port-control'
@@ -78,8 +81,8 @@ def test_vrouter_runs_its_tool_with_an_argument_list():
 
 
 def test_ovs_always_asks_os_vif_to_create_the_port():
-    with mock.patch.object(vifs, '_initialize_os_vif'), \
-            mock.patch.object(vifs.os_vif, 'plug') as plug:
+    with mock.patch.object(vifs, '_initialize_os_vif', autospec=True), \
+            mock.patch.object(vifs.os_vif, 'plug', autospec=True) as plug:
         vifs.plug(INSTANCE, _vif('ovs'))
     osvif = plug.call_args[0][0]
     assert osvif.vif_name == 'tapp-1'
@@ -87,8 +90,9 @@ def test_ovs_always_asks_os_vif_to_create_the_port():
 
 
 def test_hybrid_ovs_puts_the_host_end_on_qbr():
-    with mock.patch.object(vifs, '_initialize_os_vif'), \
-            mock.patch.object(vifs.os_vif, 'plug'), \
-            mock.patch.object(vifs.linux_net, 'add_bridge_port') as add:
+    with mock.patch.object(vifs, '_initialize_os_vif', autospec=True), \
+            mock.patch.object(vifs.os_vif, 'plug', autospec=True), \
+            mock.patch.object(vifs.linux_net, 'add_bridge_port',
+                              autospec=True) as add:
         vifs.plug(INSTANCE, _vif('ovs', ovs_hybrid_plug=True))
     add.assert_called_once_with('qbrp-1', 'tapp-1')

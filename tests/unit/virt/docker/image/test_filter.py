@@ -271,7 +271,8 @@ def test_bad_input_refused(name, step):
 @pytest.mark.parametrize('name', sorted(BAD))
 def test_docker_never_gets_a_complete_tarball(name):
     """Whatever was passed on before the refusal has no end marker and no
-    manifest.json: Docker cannot load it."""
+    manifest.json: Docker cannot load it.
+    """
     data, _reason = BAD[name]
     f = image_filter.ImageFilter('img-1')
     sent = bytearray()

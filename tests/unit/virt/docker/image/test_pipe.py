@@ -24,7 +24,8 @@ from novadocker.virt.docker.image import pipe
 
 class VerifyingGlance(object):
     """``download(data=...)`` as nova's does with a verifier: writes every
-    chunk, then raises if the signature is bad."""
+    chunk, then raises if the signature is bad.
+    """
 
     def __init__(self, chunks, signature_ok=True):
         self.chunks = chunks
