@@ -3,12 +3,15 @@
 #
 #   tools/dev.sh demo                  load the driver, print this host
 #   tools/dev.sh test [pytest args]    run the test suite
+#   tools/dev.sh lint                  flake8 (hacking), license, shellcheck
 #
 # Prepares the host (tools/setup-host.sh), starts a private Docker engine in
 # a fresh temporary directory (its own data-root, exec-root and socket; no
 # bridge, no iptables) and Open vSwitch if it is not running, runs the
 # command against them, and on exit stops exactly what it started.  Run as
-# root.
+# root.  "lint" needs neither.  "test" runs the lint step (tests/lint) too,
+# before pytest, when its run covers the unit suite (no paths given, or
+# "tests" or "tests/unit" among them); the run fails if either fails.
 #
 # Environment:
 #   NOVADOCKER_ENGINE        which dockerd to start: "system" (default,
@@ -41,7 +44,7 @@ log() {
 }
 
 usage() {
-    sed -n '3,5s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '3,6s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -194,24 +197,49 @@ cleanup() {
 
 # Pytest arguments: "tests" unless the caller named paths or test ids.
 pytest_args() {
+    if [ -z "$(test_paths "$@")" ]; then
+        echo tests --ignore=tests/lint
+    fi
+}
+
+# The arguments that name test paths or test ids, one a line.
+test_paths() {
     local arg
     for arg in "$@"; do
         case $arg in
             -*) ;;
-            *) if [ -e "${arg%%::*}" ]; then return 0; fi ;;
+            *) if [ -e "${arg%%::*}" ]; then echo "${arg%/}"; fi ;;
         esac
     done
-    echo tests
+}
+
+# Whether a pytest run with these arguments covers the unit suite.
+covers_unit_suite() {
+    local paths
+    paths=$(test_paths "$@")
+    [ -z "$paths" ] || grep -qx -e tests -e tests/unit <<< "$paths"
+}
+
+# flake8 with hacking, the license headers and shellcheck.  The
+# --confcutdir keeps tests/conftest.py (Nova, Docker) out of it.
+run_lint() {
+    log "lint: flake8 (hacking), license headers, shellcheck"
+    "$VENV/bin/python" -m pytest -p no:cacheprovider \
+        --confcutdir=tests/lint tests/lint "$@"
 }
 
 main() {
     local cmd=${1:-}
     case $cmd in
-        demo|test) shift ;;
+        demo|test|lint) shift ;;
         *) usage ;;
     esac
     cd "$ROOT"
     bash "$ROOT/tools/setup-host.sh"
+    if [ "$cmd" = lint ]; then
+        run_lint "$@"
+        return
+    fi
     trap cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
@@ -223,10 +251,14 @@ main() {
             "$VENV/bin/python" contrib/demo.py "$@"
             ;;
         test)
-            local default
+            local default lint=0
+            if covers_unit_suite "$@"; then
+                run_lint || lint=$?
+            fi
             default=$(pytest_args "$@")
-            # shellcheck disable=SC2086  # $default is empty or "tests"
+            # shellcheck disable=SC2086  # $default is empty or "tests ..."
             "$VENV/bin/python" -m pytest $default "$@"
+            return "$lint"
             ;;
     esac
 }
