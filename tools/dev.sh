@@ -1,7 +1,8 @@
 #!/bin/bash
 # The one entry point for novadocker's demo and tests on a Debian 12 host.
 #
-#   tools/dev.sh demo                  load the driver, print this host
+#   tools/dev.sh demo                  boot busybox from Glance through Nova's
+#                                      API, show it, delete it
 #   tools/dev.sh test [pytest args]    run the test suite
 #   tools/dev.sh lint                  flake8 (hacking), license, shellcheck
 #
@@ -44,7 +45,7 @@ log() {
 }
 
 usage() {
-    sed -n '3,6s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '3,7s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
