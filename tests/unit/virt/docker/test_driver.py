@@ -167,14 +167,20 @@ class DockerDriverTestCase(test.NoDBTestCase):
         self.assertEqual([], self.http.calls('POST'))
 
     def test_reboot_hard_kills_then_starts(self):
-        self._inspect()
+        # Running until the kill, exited after it.
+        self.http.on('GET', self.name + '/json', response_list=[
+            {'json': docker_http.container(self.instance.uuid)},
+            {'json': docker_http.container(
+                self.instance.uuid, status='exited', running=False,
+                exit_code=137)}])
         cid = docker_http.container(self.instance.uuid)['Id']
-        for verb in ('kill', 'wait', 'start'):
-            self.http.on('POST', '/containers/%s/%s' % (cid, verb),
-                         json={'StatusCode': 137})
+        self.http.on('POST', '/containers/%s/kill' % cid, status_code=204)
+        self.http.on('POST', '/containers/%s/wait' % cid,
+                     json={'StatusCode': 137})
+        self.http.on('POST', '/containers/%s/start' % cid, status_code=204)
         self.driver.reboot(self.ctx, self.instance, [], 'HARD')
         posted = [r.path.rsplit('/', 1)[1] for r in self.http.calls('POST')]
-        self.assertEqual(['kill', 'wait'], posted[:2])
+        self.assertEqual(['kill', 'wait', 'start'], posted)
 
     def test_snapshot_of_missing_container(self):
         self.http.on('GET', self.name + '/json', status_code=404,
