@@ -17,9 +17,11 @@ of failure (HTTP status, transport, version negotiation, stream) is checked
 to come out as the exception of ``exception.py`` that its type calls for.
 """
 
+import functools
 import inspect
 import io
 import json
+import re
 import socket
 import struct
 import threading
@@ -139,23 +141,80 @@ def free_port():
         return s.getsockname()[1]
 
 
-# Every public method, each with a test below.  A method added without a
-# test here makes test_every_public_method_is_tested fail.
-TESTED = {
-    'from_conf', 'version', 'info', 'containers', 'inspect_container',
-    'create_container', 'start', 'stop', 'kill', 'pause', 'unpause',
-    'remove_container', 'wait', 'logs', 'attach_socket', 'commit',
-    'update_container', 'update_resources',
-    'inspect_image', 'images', 'tag', 'remove_image', 'load_image',
-    'get_image', 'import_image_from_data', 'events',
-    'attach_socket', 'stats', 'exec_with_input',
-}
+def _public_methods():
+    """DockerClient's public methods, read from the class itself."""
+    found = set()
+    for name in dir(docker_client.DockerClient):
+        attr = inspect.getattr_static(docker_client.DockerClient, name)
+        if not name.startswith('_') and isinstance(
+                attr, (types.FunctionType, classmethod, staticmethod)):
+            found.add(name)
+    return found
 
 
-def test_every_public_method_is_tested():
-    public = {name for name, _ in inspect.getmembers(
-        docker_client.DockerClient) if not name.startswith('_')}
-    assert public - {'url'} == TESTED
+PUBLIC = _public_methods()
+
+
+def _named_methods(test_name):
+    """The public methods a test is named after: the words right after
+    ``test_`` (``test_logs_are_bounded``) or a parameter
+    (``test_simple_container_verbs[start-start]``).
+    """
+    name, _, params = test_name.partition('[')
+    ids = set(params.rstrip(']').split('-'))
+    return {m for m in PUBLIC
+            if re.match(r'test_%s(_|$)' % m, name) or m in ids}
+
+
+def _recording(name, original, called):
+    if isinstance(original, classmethod):
+        function = original.__func__
+
+        @functools.wraps(function)
+        def wrapper(cls, *args, **kwargs):
+            called.add(name)
+            return function(cls, *args, **kwargs)
+        return classmethod(wrapper)
+
+    @functools.wraps(original)
+    def wrapper(*args, **kwargs):
+        called.add(name)
+        return original(*args, **kwargs)
+    return wrapper
+
+
+@pytest.fixture(autouse=True)
+def calls_what_its_name_says(request, monkeypatch):
+    """A test named after a public method must call it."""
+    called = set()
+    for name in PUBLIC:
+        original = inspect.getattr_static(docker_client.DockerClient, name)
+        monkeypatch.setattr(docker_client.DockerClient, name,
+                            _recording(name, original, called))
+    yield
+    missing = _named_methods(request.node.name) - called
+    assert not missing, '%s never calls %s' % (request.node.name,
+                                               sorted(missing))
+
+
+def test_every_public_method_has_a_test_named_after_it(request):
+    # All of this module's tests, also when only some were selected; the
+    # fixture above checks that each really calls what it is named after.
+    module = request.node.getparent(pytest.Module)
+    named = set()
+    for item in module.collect():
+        named |= _named_methods(item.name)
+    assert sorted(PUBLIC - named) == []
+
+
+def test_finds_the_public_methods_and_the_names():
+    assert {'from_conf', 'start', 'get_image', 'exec_with_input'} <= PUBLIC
+    assert not {'url', '_call'} & PUBLIC
+    assert _named_methods('test_simple_container_verbs[start-start]') == {
+        'start'}
+    assert _named_methods('test_logs_returns_the_newest_output') == {'logs'}
+    assert _named_methods('test_restart_later') == set()
+    assert _named_methods('test_api_version_negotiation_failure') == set()
 
 
 # Engine
@@ -725,7 +784,7 @@ def test_missing_unix_socket_names_the_socket(tmp_path):
     (dict(json={'ApiVersion': 'one.forty'}),
      exception.DockerDriverException),
 ])
-def test_version_negotiation_failure(http, answer, expected):
+def test_api_version_negotiation_failure(http, answer, expected):
     http.get(ROOT + '/version', **answer)
     c = docker_client.DockerClient(URL)
     with pytest.raises(exception.DockerDriverException) as e:
