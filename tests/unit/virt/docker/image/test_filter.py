@@ -294,21 +294,25 @@ def test_strongest_checksum_is_the_one_checked():
     assert image_filter.strongest([]) == []
 
 
-def test_abandoned_filter_stops_its_hashing_thread():
-    import threading
-    before = threading.active_count()
+def test_abandoned_filter_stops_its_hashing_thread(monkeypatch):
+    # Only the threads this filter starts are counted, not the process's.
+    threads = []
+
+    class RecordingHashThread(image_filter._HashThread):
+        def __init__(self, hashers):
+            super().__init__(hashers)
+            threads.append(self._thread)
+
+    monkeypatch.setattr(image_filter, '_HashThread', RecordingHashThread)
     data = tb.docker_archive([tb.layer_tar({'big': b'b' * (3 << 20)})])
     f = image_filter.ImageFilter('img-1', [('md5', '0' * 32)])
     gen = f.filter(data[i:i + 65536] for i in range(0, len(data), 65536))
     assert len(next(gen)) >= image_filter.MIN_OUT
-    assert threading.active_count() > before
+    assert len(threads) == 1 and threads[0].is_alive()
     gen.close()
-    for _ in range(50):
-        if threading.active_count() <= before:
-            break
-        import time
-        time.sleep(0.1)
-    assert threading.active_count() <= before
+    # It looks for the stop flag at least once a second.
+    threads[0].join(10)
+    assert not threads[0].is_alive()
 
 
 def test_big_chunks_pass_through_uncopied_small_ones_are_joined():
