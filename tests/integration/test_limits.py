@@ -10,10 +10,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The flavor's limits hold on the real Docker engine: CPU time is capped
-at ``vcpus`` cores, a fork bomb stops at the pids limit, and what Docker
-refuses we refuse first (the containers are built by translator + knobs,
-exactly as spawn builds them)."""
+"""The flavor's limits hold on the real Docker engine.
+
+CPU time is capped at ``vcpus`` cores (checked with the cgroup's own CFS
+counters, so a busy host cannot make it fail), a fork bomb stops at the
+pids limit, and what Docker refuses we refuse first (the containers are
+built by translator + knobs, exactly as spawn builds them).
+"""
 
 import time
 import uuid
@@ -60,35 +63,64 @@ def _create(engine, command, specs=None, vcpus=1, memory_mb=64,
     return cid
 
 
-def _cpu_ns(api, cid):
-    return api.stats(cid, stream=False)['cpu_stats']['cpu_usage'][
-        'total_usage']
+# The CFS bandwidth settings of the container's own cgroup, as the kernel
+# holds them (cgroup v2, else v1): quota and period in microseconds.
+CFS_SETTINGS = ['sh', '-c', 'cat /sys/fs/cgroup/cpu.max 2>/dev/null || '
+                'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us '
+                '/sys/fs/cgroup/cpu/cpu.cfs_period_us']
+BUSY = ['sh', '-c', 'yes >/dev/null & yes >/dev/null & wait']
 
 
-def _cores_used(api, cid):
-    """Cores the container used over 2 s, after 0.5 s to settle."""
+def _cfs_settings(api, cid):
+    exec_id = api.exec_create(cid, CFS_SETTINGS)['Id']
+    quota, period = api.exec_start(exec_id).split()
+    return int(quota), int(period)
+
+
+def _cpu_counters(api, cid):
+    cpu = api.stats(cid, stream=False)['cpu_stats']
+    throttling = cpu['throttling_data']
+    return (cpu['cpu_usage']['total_usage'], throttling['periods'],
+            throttling['throttled_periods'])
+
+
+def _cpu_window(api, cid, seconds=2):
+    """CPU time used (ns), CFS periods run and periods throttled over
+    ``seconds``, from the container's own cgroup counters.
+    """
     time.sleep(0.5)
-    t0, c0 = time.monotonic(), _cpu_ns(api, cid)
-    time.sleep(2)
-    t1, c1 = time.monotonic(), _cpu_ns(api, cid)
-    return (c1 - c0) / ((t1 - t0) * 1e9)
+    before = _cpu_counters(api, cid)
+    time.sleep(seconds)
+    after = _cpu_counters(api, cid)
+    return tuple(a - b for a, b in zip(after, before))
+
+
+def _assert_capped(api, cid, quota_us, period_us):
+    """The kernel holds the cap and the container never got more.
+
+    No wall clock and no share of the host: the kernel counts each CFS
+    period the container ran in, and in none may it use more than its
+    quota, however busy the rest of the host is.  A container without
+    the cap runs no counted periods at all.
+    """
+    assert _cfs_settings(api, cid) == (quota_us, period_us)
+    used_ns, periods, throttled = _cpu_window(api, cid)
+    window = (used_ns, periods, throttled)
+    assert used_ns > 0 and periods > 0, window
+    assert used_ns <= 1.1 * (periods + 1) * quota_us * 1000, window
 
 
 def test_cpu_is_capped_at_vcpus(engine, docker_api):
-    # Two busy loops on a host with two cores, one vCPU.
-    cid = _create(engine, ['sh', '-c', 'yes >/dev/null & yes >/dev/null & '
-                           'wait'], vcpus=1)
-    cores = _cores_used(docker_api, cid)
-    assert 0.5 < cores <= 1.1, cores
+    # Two busy loops, one vCPU.
+    cid = _create(engine, BUSY, vcpus=1)
+    _assert_capped(docker_api, cid, 100000, 100000)
 
 
 def test_cfs_quota_from_extra_specs_caps_cpu(engine, docker_api):
-    cid = _create(engine, ['sh', '-c', 'yes >/dev/null & yes >/dev/null & '
-                           'wait'], vcpus=2,
+    cid = _create(engine, BUSY, vcpus=2,
                   specs={'quota:cpu_quota': '50000',
                          'quota:cpu_period': '100000'})
-    cores = _cores_used(docker_api, cid)
-    assert 0.25 < cores <= 0.6, cores
+    _assert_capped(docker_api, cid, 50000, 100000)
 
 
 def test_fork_bomb_stops_at_pids_limit(engine, docker_api):
