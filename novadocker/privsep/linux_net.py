@@ -40,13 +40,13 @@ _NETNS_PATH = re.compile(r'^(/var/run/netns/[A-Za-z0-9][A-Za-z0-9_.-]*|'
 
 def _checked_name(name):
     """A netns name: one path component, never ``..`` or a slash."""
-    if not _NAME.match(name or ''):
+    if not _NAME.fullmatch(name or ''):
         raise ValueError('invalid network namespace name %r' % name)
     return name
 
 
 def _checked_netns_path(path):
-    if not _NETNS_PATH.match(path or ''):
+    if not _NETNS_PATH.fullmatch(path or ''):
         raise ValueError('invalid network namespace path %r' % path)
     return path
 
