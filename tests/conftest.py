@@ -28,10 +28,16 @@ from nova import monkey_patch  # noqa: E402
 monkey_patch.patch()
 
 import docker  # noqa: E402
+import nova.conf  # noqa: E402
 from nova import test as nova_test  # noqa: E402
 import pytest  # noqa: E402
 
+from novadocker import conf as docker_conf  # noqa: E402
 from tests import images as test_images  # noqa: E402
+
+# The driver registers [docker] when nova loads it; tests set its options
+# before that, whichever test file runs alone.
+docker_conf.register_opts(nova.conf.CONF)
 
 
 _nova_clear_attrs = nova_test.TestCase._clear_attrs

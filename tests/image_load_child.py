@@ -20,9 +20,10 @@ way glanceclient serves one (64 KiB pieces); a path serves that tarball
 file the same way, with Glance's md5 ``checksum`` and sha512
 ``os_hash_value`` (unless
 ``--no-checksums``; ``--digests`` gives them, computed once by the
-caller). With ``--glance-url`` the image (``<glance id>`` there)
-comes through the driver's real Glance path instead: nova's glance.API and
-glanceclient over HTTP from that URL (``tests.glance_http``).
+caller), checked as glanceclient checks them (``tests.glance_data``).
+With ``--glance-url`` the image (``<glance id>`` there) comes through the
+driver's real Glance path instead: nova's glance.API and glanceclient over
+HTTP from that URL (``tests.glance_http``).
 
 It prints one JSON line: bytes streamed, seconds, the Docker image ID, the
 process's peak RSS (``VmHWM``) before and after the load and its RSS just
@@ -41,6 +42,7 @@ monkey_patch.patch()
 import argparse  # noqa: E402
 import json  # noqa: E402
 
+from tests import glance_data  # noqa: E402
 from tests import glance_http  # noqa: E402
 from tests import image_tarballs  # noqa: E402
 from tests import images as test_images  # noqa: E402
@@ -88,9 +90,10 @@ class GeneratedGlance(object):
     def get(self, context, image_id):
         return {'id': image_id, 'size': self.big.total, 'checksum': None}
 
-    def download(self, context, image_id):
+    def download(self, context, image_id, data=None, trusted_certs=None):
         self.downloads += 1
-        return rechunk(self.big.chunks(), GLANCE_CHUNK)
+        for chunk in rechunk(self.big.chunks(), GLANCE_CHUNK):
+            data.write(chunk)
 
 
 class FileGlance(object):
@@ -109,23 +112,25 @@ class FileGlance(object):
     def get(self, context, image_id):
         return dict(self.meta, id=image_id)
 
-    def download(self, context, image_id):
+    def download(self, context, image_id, data=None, trusted_certs=None):
         self.downloads += 1
         with open(self.path, 'rb') as f:
-            yield from iter(lambda: f.read(GLANCE_CHUNK), b'')
+            glance_data.write_checked(
+                data, iter(lambda: f.read(GLANCE_CHUNK), b''), self.meta)
 
 
 def _over_http(glance_url):
     """The driver's own image source and a user context, for Glance at
     ``glance_url``.
     """
+    import nova.conf
     from nova import context as nova_context
-    from novadocker.virt.docker.image import store as image_store
+    from nova.image import glance as nova_glance
 
-    image_store.CONF.set_override('api_servers', [glance_url], group='glance')
-    image_store.CONF.set_override('num_retries', 0, group='glance')
-    return nova_context.RequestContext('bench', 'bench', auth_token='bench',
-                                       is_admin=False)
+    nova.conf.CONF.set_override('api_servers', [glance_url], group='glance')
+    nova.conf.CONF.set_override('num_retries', 0, group='glance')
+    return nova_glance.API(), nova_context.RequestContext(
+        'bench', 'bench', auth_token='bench', is_admin=False)
 
 
 def main(url, glance_id, source, checksums=None, glance_url=None):
@@ -135,17 +140,17 @@ def main(url, glance_id, source, checksums=None, glance_url=None):
     ``glance_url``: load through nova's Glance API and glanceclient from
     there.
     """
-    from novadocker import conf as docker_conf
+    import nova.conf
+
     from novadocker.virt.docker import client as docker_client
+    from novadocker.virt.docker.image import glance as image_glance
     from novadocker.virt.docker.image import store as image_store
 
-    docker_conf.register_opts(image_store.CONF)
-    image_store.CONF([], project='nova', default_config_files=[])
-    image_store.CONF.set_override('shared_directory', None, group='docker')
+    nova.conf.CONF([], project='nova', default_config_files=[])
     context = None
     if glance_url:
-        context = _over_http(glance_url)
-        glance, total, expected = None, os.path.getsize(source), None
+        glance, context = _over_http(glance_url)
+        total, expected = os.path.getsize(source), None
     elif source.isdigit():
         big = image_tarballs.BigImage(test_images.busybox_rootfs(),
                                       int(source), seed=glance_id.encode())
@@ -155,7 +160,7 @@ def main(url, glance_id, source, checksums=None, glance_url=None):
         glance = FileGlance(source, checksums)
         total, expected = glance.meta['size'], None
     store = image_store.ImageStore(docker_client.DockerClient(url),
-                                   image_api=glance)
+                                   image_glance.GlanceImages(glance))
     before = vm_hwm_kib()
     rss_before = vm_rss_kib()
     start = time.monotonic()

@@ -28,11 +28,10 @@ gaps:
   create with ``context=None`` start ``active``, as in nova's fixture.
 * ``download(context, image_id)`` returns an iterator of chunks of at most
   ``CHUNK`` bytes; with ``data=`` it writes the chunks to that file object,
-  with ``dst_path=`` to that file, and then returns None.
-* nova's glanceclient wrapper (``GlanceClientWrapper.call``), which the
-  driver uses to download without glanceclient's own checksum, answers
-  ``data`` the way glanceclient does: a body whose ``wrapped`` is None when
-  the image has no data, else the chunks, unchecked.
+  with ``dst_path=`` to that file, and then returns None. The chunks are
+  checked against the image's ``checksum`` by glanceclient's own integrity
+  iterator, as nova's download checks them (IOError after the last chunk
+  when they differ).
 
 Use it through ``tests.functional.base.DockerFunctionalTestCase`` (its
 ``GLANCE_FIXTURE`` attribute), or on its own::
@@ -51,6 +50,8 @@ import hashlib
 
 from nova import exception
 from nova.tests.fixtures import glance as glance_fixtures
+
+from tests import glance_data
 
 # glanceclient's chunk size for uploads and downloads.
 CHUNK = 1024 * 1024
@@ -72,26 +73,12 @@ def _read_all(data):
     return b''.join(parts), reads
 
 
-class _Body(object):
-    """glanceclient's answer to ``data``: the chunks, or ``wrapped`` None
-    (HTTP 204) for an image without data.
-    """
-
-    def __init__(self, chunks):
-        self.wrapped = chunks
-
-    def __iter__(self):
-        return iter(self.wrapped)
-
-
 class StreamingGlanceFixture(glance_fixtures.GlanceFixture):
     """GlanceFixture that stores uploaded data and streams downloads."""
 
     def setUp(self):
         super().setUp()
         self.reads = 0
-        self.test.stub_out('nova.image.glance.GlanceClientWrapper.call',
-                           self._client_call)
 
     def image_data(self, image_id):
         """The bytes stored for ``image_id`` (b'' when it has none)."""
@@ -127,27 +114,14 @@ class StreamingGlanceFixture(glance_fixtures.GlanceFixture):
 
     def _chunks(self, image_id):
         body = self.image_data(image_id)
-        for start in range(0, len(body), CHUNK):
-            yield body[start:start + CHUNK]
-
-    def _client_call(self, _wrapper, context, version, method,
-                     controller=None, args=None, kwargs=None):
-        if (controller or 'images', method) != ('images', 'data'):
-            raise NotImplementedError('glanceclient %s.%s is not faked'
-                                      % (controller, method))
-        image_id, = args
-        return _Body(self._data(context, image_id))
-
-    def _data(self, context, image_id):
-        """The image's chunks, or None (Glance's 204) without data."""
-        self.show(context, image_id)
-        if image_id not in self._imagedata:
-            return None
-        return self._chunks(image_id)
+        chunks = (body[start:start + CHUNK]
+                  for start in range(0, len(body), CHUNK))
+        return glance_data.checked(chunks, self.images[image_id])
 
     def download(self, context, image_id, data=None, dst_path=None,
                  trusted_certs=None):
-        if self._data(context, image_id) is None:
+        self.show(context, image_id)
+        if image_id not in self._imagedata:
             raise exception.ImageUnacceptable(
                 image_id=image_id, reason='Image has no associated data')
         if data is None and dst_path is None:

@@ -13,8 +13,9 @@
 """Loading Glance images into the real Docker engine at ``$DOCKER_HOST``.
 
 The driver's ImageStore and ImageCache run against the real engine; only
-Glance is replaced, by a fake image API that streams chunks as
-glanceclient does and counts downloads. Every test uses its own Glance ids
+Glance is replaced, by a fake of nova's image API that writes chunks as
+nova does, checked with glanceclient's own integrity iterators, and counts
+downloads. Every test uses its own Glance ids
 and markers, and removes what it created.
 """
 
@@ -29,12 +30,13 @@ import uuid
 
 from nova import exception
 from nova import objects
-from oslo_config import fixture as cfg_fixture
 import pytest
 
 from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker.image import cache as image_cache
+from novadocker.virt.docker.image import glance as image_glance
 from novadocker.virt.docker.image import store as image_store
+from tests import glance_data
 from tests import image_tarballs as tb
 from tests import images as test_images
 
@@ -42,7 +44,9 @@ CHUNK = 64 * 1024
 
 
 class FakeGlance(object):
-    """Glance's ``get`` and ``download`` over tarballs in memory."""
+    """nova's image API (``get``, ``download(data=...)``) over tarballs in
+    memory.
+    """
 
     def __init__(self):
         self.data = {}
@@ -74,26 +78,17 @@ class FakeGlance(object):
     def get(self, context, image_id):
         return dict(self.meta[image_id])
 
-    def download(self, context, image_id):
+    def download(self, context, image_id, data=None, trusted_certs=None):
         with self.lock:
             self.downloads[image_id] = self.downloads.get(image_id, 0) + 1
-        data = self.data[image_id]
+        tarball = self.data[image_id]
 
         def chunks():
-            for i in range(0, len(data), CHUNK):
+            for i in range(0, len(tarball), CHUNK):
                 if self.delay is not None:
                     self.delay.wait(5)
-                yield data[i:i + CHUNK]
-        return chunks()
-
-
-@pytest.fixture
-def conf():
-    fixture = cfg_fixture.Config(image_store.CONF)
-    fixture.setUp()
-    fixture.config(host_url='unix:///unused', group='docker')
-    yield fixture
-    fixture.cleanUp()
+                yield tarball[i:i + CHUNK]
+        glance_data.write_checked(data, chunks(), self.meta[image_id])
 
 
 @pytest.fixture
@@ -107,8 +102,8 @@ def client(docker_url):
 
 
 @pytest.fixture
-def store(client, glance, conf):
-    return image_store.ImageStore(client, image_api=glance)
+def store(client, glance):
+    return image_store.ImageStore(client, image_glance.GlanceImages(glance))
 
 
 @pytest.fixture
@@ -300,14 +295,15 @@ def test_concurrent_boots_download_once(docker_api, store, glance,
     assert glance.downloads == {image_id: 1}
 
 
-def test_shared_directory_is_used_first(docker_api, store, glance, conf,
+def test_shared_directory_is_used_first(docker_api, client, glance,
                                         cleanup, tmp_path):
     marker = 'shared-dir-%s' % uuid.uuid4()
     data, loaded = _marker_image(marker)
     image_id = glance.add(data, name='from-dir')
     cleanup.extend([loaded, image_store.image_ref(image_id)])
     (tmp_path / image_id).write_bytes(data)
-    conf.config(shared_directory=str(tmp_path), group='docker')
+    store = image_store.ImageStore(client, image_glance.GlanceImages(glance),
+                                   shared_directory=str(tmp_path))
     ref = store.ensure(None, None, glance.image_meta(image_id))
     assert glance.downloads == {}
     assert _run(docker_api, ref, cleanup) == marker
@@ -319,10 +315,7 @@ class _Instance(object):
 
 
 def test_cache_prunes_only_what_it_should(docker_api, client, store,
-                                          glance, conf, cleanup,
-                                          busybox_image):
-    conf.config(remove_unused_original_minimum_age_seconds=0,
-                group='image_cache')
+                                          glance, cleanup, busybox_image):
     ids = {}
     for role in ('used', 'unused', 'busy', 'shared'):
         data, loaded = _marker_image('cache-%s-%s' % (role, uuid.uuid4()))
@@ -337,10 +330,10 @@ def test_cache_prunes_only_what_it_should(docker_api, client, store,
     busy = docker_api.create_container(image_store.image_ref(ids['busy']),
                                        name='i4-busy-%s' %
                                        uuid.uuid4().hex[:8])
-    cache = image_cache.ImageCache(client)
+    cache = image_cache.ImageCache(client, enabled=True, min_age=0)
     mine = set(ids.values())
     real_cached = cache.cached
-    # Other tests share this engine: prune only among this test's image_store.
+    # Other tests share this engine: prune only among this test's images.
     cache.cached = lambda: real_cached() & mine
     try:
         removed = cache.prune([_Instance(ids['used'])])

@@ -35,14 +35,12 @@ import struct
 import threading
 import time
 
-import nova.conf
 from nova.console import serial as serial_ports
 from nova.console import type as console_type
 from nova import exception as nova_exception
 from nova.i18n import _
 from oslo_log import log as logging
 
-CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 CHUNK = 4096
@@ -275,11 +273,16 @@ class Endpoint(object):
 
 
 class Consoles(object):
-    """The serial console endpoints of this host's instances."""
+    """The serial console endpoints of this host's instances.
 
-    def __init__(self, containers, client):
+    ``conf`` is nova's configuration (``[serial_console]`` and ``[docker]``
+    are read when an endpoint opens).
+    """
+
+    def __init__(self, containers, client, conf):
         self._containers = containers
         self._client = client
+        self._conf = conf
         self._endpoints = {}
         self._lock = threading.Lock()
         self._stopped = False
@@ -288,7 +291,7 @@ class Consoles(object):
         """The instance's ``ConsoleSerial``, opening its endpoint first
         when needed.
         """
-        if not CONF.serial_console.enabled:
+        if not self._conf.serial_console.enabled:
             raise nova_exception.ConsoleTypeUnavailable(console_type='serial')
         # InstanceNotFound when the container is gone.
         self._containers.inspect(instance)
@@ -307,8 +310,8 @@ class Consoles(object):
                                           port=endpoint.port)
 
     def _open(self, instance):
-        host = CONF.serial_console.proxyclient_address
-        opts = CONF.docker
+        host = self._conf.serial_console.proxyclient_address
+        opts = self._conf.docker
         for _attempt in range(BIND_ATTEMPTS):
             port = serial_ports.acquire_port(host)
             endpoint = Endpoint(host, port,

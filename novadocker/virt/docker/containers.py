@@ -125,6 +125,13 @@ class Containers(object):
         return self._client.logs(self.inspect(instance)['Id'],
                                  tail=max_bytes, max_bytes=max_bytes)
 
+    def update_resources(self, instance, resources):
+        """``docker update`` of the container's limits (Engine API field
+        names).
+        """
+        self._client.update_resources(self.inspect(instance)['Id'],
+                                      resources)
+
     def commit(self, instance, repository, tag):
         return self._client.commit(self.inspect(instance)['Id'], repository,
                                    tag)

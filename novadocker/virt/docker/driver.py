@@ -23,16 +23,13 @@ from nova.compute import task_states
 from nova.compute import vm_states
 import nova.conf
 from nova import exception
-from nova.i18n import _
-from nova.image import glance
-from nova import objects
+from nova.image import glance as nova_glance
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
 from oslo_utils import excutils
 
 from novadocker import conf as docker_conf
-from novadocker.extra_specs import names
 from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker import console as docker_console
 from novadocker.virt.docker import containers
@@ -42,6 +39,7 @@ from novadocker.virt.docker import events
 from novadocker.virt.docker import exception as docker_exception
 from novadocker.virt.docker import hostinfo
 from novadocker.virt.docker.image import cache
+from novadocker.virt.docker.image import glance as image_glance
 from novadocker.virt.docker.image import store
 from novadocker.virt.docker import knobs
 from novadocker.virt.docker import labels
@@ -59,9 +57,7 @@ CONF = nova.conf.CONF
 docker_conf.register_opts(CONF)
 LOG = logging.getLogger(__name__)
 
-CONTAINER_FORMAT = 'docker'
 TRAIT_DOCKER = 'CUSTOM_HYPERVISOR_DOCKER'
-IMAGE_API = glance.API()
 
 
 @contextlib.contextmanager
@@ -97,14 +93,20 @@ class DockerDriver(driver.ComputeDriver):
         # changed later by tests that run several computes in-process).
         self._host = CONF.host
         self._containers = containers.Containers(self._client, CONF.host)
-        self._images = store.ImageStore(self._client)
-        self._image_cache = cache.ImageCache(self._client)
+        self._host_info = hostinfo.Host(self._client)
+        self._glance = image_glance.GlanceImages(nova_glance.API())
+        self._images = store.ImageStore(
+            self._client, self._glance, CONF.docker.shared_directory,
+            CONF.docker.boot_local_images_by_name)
+        self._image_cache = cache.ImageCache(
+            self._client, CONF.image_cache.remove_unused_base_images,
+            CONF.image_cache.remove_unused_original_minimum_age_seconds)
         self._network = wiring.Network(self._client, CONF.host,
                                        CONF.instances_path)
         self._events = None
         self._files = mounts.RenderedFiles(CONF.instances_path)
         self._consoles = docker_console.Consoles(self._containers,
-                                                 self._client)
+                                                 self._client, CONF)
         self._states = statecache.StateCache(
             self._client, self._containers, CONF.docker.state_cache_seconds)
         self._diagnostics = diagnostics.Diagnostics(
@@ -116,7 +118,7 @@ class DockerDriver(driver.ComputeDriver):
 
     def init_host(self, host):
         try:
-            version = self._client.version()
+            version = self._host_info.version()
         except docker_exception.DockerUnreachable as e:
             raise exception.HypervisorUnavailable(message=str(e)) from e
         # An engine older than docker_client.MIN_API_VERSION was refused
@@ -151,15 +153,9 @@ class DockerDriver(driver.ComputeDriver):
 
     def get_available_resource(self, nodename):
         with _not_ready_when_unreachable():
-            info = self._client.info()
-            version = self._client.version()
-        return hostinfo.resources(info, version,
-                                  hostinfo.disk_usage(info['DockerRootDir']),
-                                  nodename)
+            return self._host_info.resources(nodename)
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
-        with _not_ready_when_unreachable():
-            info = self._client.info()
         ratios = self._get_allocation_ratios(
             provider_tree.data(nodename).inventory)
         reserved = {
@@ -167,9 +163,9 @@ class DockerDriver(driver.ComputeDriver):
             'MEMORY_MB': CONF.reserved_host_memory_mb,
             'DISK_GB': self._get_reserved_host_disk_gb_from_config(),
         }
-        provider_tree.update_inventory(nodename, hostinfo.inventory(
-            info, hostinfo.disk_usage(info['DockerRootDir']), ratios,
-            reserved))
+        with _not_ready_when_unreachable():
+            inventory = self._host_info.inventory(ratios, reserved)
+        provider_tree.update_inventory(nodename, inventory)
         # Lets operators keep other images off this host (and these off
         # others) with trait:CUSTOM_HYPERVISOR_DOCKER=required|forbidden.
         provider_tree.add_traits(nodename, TRAIT_DOCKER)
@@ -244,14 +240,14 @@ class DockerDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        _check_format(image_meta)
+        store.check_format(image_meta)
         image_ref = self._images.ensure(context, instance, image_meta)
-        props = self._image_properties(context, instance)
+        props = self._images.properties(context, instance)
         args = translator.container_args(
             instance, image_ref, image_meta, self._host,
             CONF.docker.pids_limit,
-            knobs=self._knobs(instance, image_meta, props))
-        args['tty'] = knobs.tty(instance.flavor, image_meta.id, props)
+            knobs=self._knobs(instance, image_meta, props),
+            tty=knobs.tty(instance.flavor, image_meta.id, props))
         args = translator.add_mounts(args, self._disks.create(
             context, instance, block_device_info))
         try:
@@ -349,10 +345,7 @@ class DockerDriver(driver.ComputeDriver):
 
     def cache_image(self, context, image_id):
         # openstack aggregate cache image: the first boot's load, ahead.
-        image_meta = objects.ImageMeta.from_dict(
-            IMAGE_API.get(context, image_id))
-        _check_format(image_meta)
-        return self._images.cache(context, image_meta)
+        return self._images.cache(context, image_id)
 
     def snapshot(self, context, instance, image_id, update_task_state):
         try:
@@ -361,7 +354,7 @@ class DockerDriver(driver.ComputeDriver):
             raise exception.InstanceNotRunning(
                 instance_id=instance.uuid) from e
         docker_snapshot.take(context, instance, image_id, update_task_state,
-                             self._containers, self._client)
+                             self._containers, self._images, self._glance)
 
     # Resize: on this host only, the container keeps its file system and
     # gets the other flavor's limits (resize.py).
@@ -395,22 +388,11 @@ class DockerDriver(driver.ComputeDriver):
 
     def _apply_flavor(self, instance, power_on, network_info):
         props, _cut = knobs.image_properties(instance.system_metadata)
-        resize.apply_flavor(self._client, self._containers, instance,
-                            instance.flavor, props, CONF.docker.pids_limit)
+        resize.apply_flavor(self._containers, instance, instance.flavor,
+                            props, CONF.docker.pids_limit)
         if power_on:
             self._ensure_network(instance, network_info)
             self._containers.start(instance)
-
-    def _image_properties(self, context, instance):
-        """The image's custom properties that knobs.py reads."""
-        props, cut = knobs.image_properties(instance.system_metadata)
-        if cut and instance.image_ref:
-            # Nova kept only 255 characters: ask Glance for the values.
-            full = IMAGE_API.get(context, instance.image_ref)
-            props = {key: value
-                     for key, value in full.get('properties', {}).items()
-                     if key in names.IMAGE_PROPERTIES}
-        return props
 
     def _knobs(self, instance, image_meta, props):
         """Container settings from the flavor's extra specs and the
@@ -418,7 +400,7 @@ class DockerDriver(driver.ComputeDriver):
         """
         storage = None
         if knobs.wants_root_disk_limit(instance.flavor):
-            storage = knobs.storage_of(self._client.info())
+            storage = self._host_info.storage()
         return knobs.settings(instance.flavor, image_meta.id, props,
                               CONF.docker.pids_limit,
                               CONF.docker.privileged, storage)
@@ -490,17 +472,6 @@ class DockerDriver(driver.ComputeDriver):
             self.virtapi, self._network, instance, network_info,
             CONF.vif_plugging_timeout, CONF.vif_plugging_is_fatal)
         return translator.join_network(args, sandbox_id, files)
-
-
-def _check_format(image_meta):
-    fmt = image_meta.obj_attr_is_set('container_format') and \
-        image_meta.container_format
-    if fmt != CONTAINER_FORMAT:
-        raise exception.ImageUnacceptable(
-            image_id=image_meta.id,
-            reason=_('container_format is %(fmt)s; the Docker driver boots '
-                     'only container_format=%(docker)s images') % {
-                'fmt': fmt, 'docker': CONTAINER_FORMAT})
 
 
 def _suspending(instance):

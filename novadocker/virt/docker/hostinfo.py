@@ -10,7 +10,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""What this host offers to instances, from ``docker info`` and its disk."""
+"""What this host offers to instances, from ``docker info`` and its disk.
+
+:class:`Host` is the driver's one view of the host: Docker's version and
+info and the disk of Docker's root directory; the functions turn those
+facts into what nova asks for, without I/O.
+"""
 
 import os
 import time
@@ -101,6 +106,41 @@ def inventory(info, disk, ratios, reserved):
         }
         for rc, total in totals.items() if total > 0
     }
+
+
+def storage_of(info):
+    """``(storage driver, backing file system)`` from ``docker info``."""
+    status = dict((pair[0], pair[1]) for pair in info.get('DriverStatus') or
+                  () if len(pair) == 2)
+    return info.get('Driver'), status.get('Backing Filesystem')
+
+
+class Host(object):
+    """The Docker engine's host, as nova sees it."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def version(self):
+        """``docker version``."""
+        return self._client.version()
+
+    def resources(self, nodename):
+        """The ``get_available_resource`` dict."""
+        info = self._client.info()
+        version = self._client.version()
+        return resources(info, version, disk_usage(info['DockerRootDir']),
+                         nodename)
+
+    def inventory(self, ratios, reserved):
+        """Placement inventory (see :func:`inventory`)."""
+        info = self._client.info()
+        return inventory(info, disk_usage(info['DockerRootDir']), ratios,
+                         reserved)
+
+    def storage(self):
+        """``(storage driver, backing file system)`` of the engine."""
+        return storage_of(self._client.info())
 
 
 def cpu_stats_of(proc_stat, cpuinfo, ticks_per_second):

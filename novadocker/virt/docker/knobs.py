@@ -318,10 +318,3 @@ def image_properties(system_metadata):
             props[key] = value
     cut = any(len(str(v)) >= SYSMETA_MAX for v in props.values())
     return props, cut
-
-
-def storage_of(info):
-    """``(storage driver, backing file system)`` from ``docker info``."""
-    status = dict((pair[0], pair[1]) for pair in info.get('DriverStatus') or
-                  () if len(pair) == 2)
-    return info.get('Driver'), status.get('Backing Filesystem')

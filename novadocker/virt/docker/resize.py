@@ -83,11 +83,10 @@ def update_body(flavor, image_properties, default_pids_limit):
             if config.get(key) is not None}
 
 
-def apply_flavor(client, containers, instance, flavor, image_properties,
+def apply_flavor(containers, instance, flavor, image_properties,
                  default_pids_limit):
     """Give the instance's (stopped) container ``flavor``'s limits."""
     body = update_body(flavor, image_properties, default_pids_limit)
-    container_id = containers.inspect(instance)['Id']
-    client.update_resources(container_id, body)
+    containers.update_resources(instance, body)
     LOG.info('Applied the limits of flavor %(flavor)s: %(body)s',
              {'flavor': flavor.name, 'body': body}, instance=instance)

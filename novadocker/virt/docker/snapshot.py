@@ -13,7 +13,6 @@
 """Snapshots: ``docker commit``, then ``docker save`` streamed into Glance."""
 
 from nova.compute import task_states
-from nova.image import glance
 from oslo_log import log as logging
 
 from novadocker.virt.docker.image import store
@@ -32,16 +31,16 @@ def image_metadata(snapshot):
 
 
 def take(context, instance, image_id, update_task_state, containers,
-         client, image_api=None):
-    """Commit the instance's container and upload it as ``image_id``."""
-    image_api = image_api or glance.API()
-    snapshot = image_api.get(context, image_id)
+         images, glance):
+    """Commit the instance's container and upload it as ``image_id``
+    (``images`` the image store, ``glance`` its Glance facade).
+    """
+    snapshot = glance.get(context, image_id)
     update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
     containers.commit(instance, store.REPOSITORY, image_id)
     update_task_state(task_state=task_states.IMAGE_UPLOADING,
                       expected_state=task_states.IMAGE_PENDING_UPLOAD)
-    body = streams.IterReader(client.get_image(store.image_ref(image_id)))
-    image_api.update(context, image_id, image_metadata(snapshot), body,
-                     purge_props=False)
+    body = streams.IterReader(images.save(image_id))
+    glance.upload(context, image_id, image_metadata(snapshot), body)
     LOG.info('Uploaded snapshot %s (%d bytes)', image_id, body.bytes_read,
              instance=instance)

@@ -92,11 +92,12 @@ def host_config(flavor, pids_limit):
 
 
 def container_args(instance, image_ref, image_meta, host, pids_limit,
-                   knobs=None):
+                   knobs=None, tty=False):
     """Keyword arguments for ``DockerClient.create_container``.
 
     ``knobs`` (from ``knobs.settings``) are merged over the host config's
-    defaults; a None value there removes a default.
+    defaults; a None value there removes a default. ``tty`` (from
+    ``knobs.tty``) gives the main process a terminal.
     """
     return {
         'image': image_ref,
@@ -108,6 +109,7 @@ def container_args(instance, image_ref, image_meta, host, pids_limit,
         'host_config': merge(
             host_config(instance.flavor, pids_limit), knobs or {}),
         'stdin_open': True,
+        'tty': tty,
         'detach': True,
     }
 

@@ -24,14 +24,12 @@ image only when nothing else (another tag, a container) holds it: Docker
 refuses to delete an image a container uses, and such an image is kept.
 """
 
-import nova.conf
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from novadocker.virt.docker import exception
 from novadocker.virt.docker.image import store
 
-CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 _NEVER = '0001-01-01T00:00:00Z'
@@ -53,8 +51,15 @@ def last_used(info):
 
 
 class ImageCache(object):
-    def __init__(self, client):
+    """Our images on this host; ``enabled`` and ``min_age`` are nova's
+    ``[image_cache] remove_unused_base_images`` and
+    ``remove_unused_original_minimum_age_seconds``.
+    """
+
+    def __init__(self, client, enabled=True, min_age=86400):
         self._client = client
+        self._enabled = enabled
+        self._min_age = min_age
 
     def cached(self):
         """Glance ids of the images we hold."""
@@ -65,10 +70,10 @@ class ImageCache(object):
 
     def prune(self, all_instances):
         """Remove our unused images; returns the Glance ids removed."""
-        if not CONF.image_cache.remove_unused_base_images:
+        if not self._enabled:
             return []
         in_use = {i.image_ref for i in all_instances if i.image_ref}
-        min_age = CONF.image_cache.remove_unused_original_minimum_age_seconds
+        min_age = self._min_age
         cached = self.cached()
         for image_id in sorted(cached & in_use):
             self._touch(image_id)

@@ -27,7 +27,7 @@ the first block of each member. On the way it
 
 Only when the input has ended and every check passed does it append the
 ``manifest.json`` and ``index.json`` to load (rewritten to name the image
-by the reference given and nothing else; see :mod:`imagelayout`) and the
+by the reference given and nothing else; see :mod:`layout`) and the
 end-of-archive marker. Until then Docker holds an incomplete tarball, which
 it does not load: on any failure the generator raises ImageUnacceptable
 instead, the upload is cut short, and nothing reaches Docker's image store.

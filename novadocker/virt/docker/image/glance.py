@@ -10,72 +10,85 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Image data from Glance, its checksum checked once.
+"""The driver's one way to Glance: nova's image API.
 
-nova's ``glance.API().download()`` asks glanceclient to check Glance's
-checksum while the data streams, and :class:`filter.ImageFilter`
-checks it again on the way into Docker. Hashing every byte (sha512 by
-default) is the costliest part of loading an image: one core does a few
-hundred MiB/s. :class:`GlanceImages` downloads through nova's own
-glanceclient wrapper (the same endpoints, credentials and retries) with
-glanceclient's check turned off, so the filter's check is the only one. It
-runs beside the parsing on a thread of its own and refuses a mismatch as
-ImageUnacceptable, where glanceclient's IOError would reschedule the build.
+:class:`GlanceImages` wraps a ``nova.image.glance.API`` (injected: the
+driver builds one; tests hand in nova's ``GlanceFixture``) for everything
+the driver reads from or writes to Glance: image metadata, image data
+for ``docker load``, and snapshot uploads.
 
-Downloads nova must verify (image signatures) still go through
-``glance.API().download()``; see :mod:`pipe`.
+Image data comes from ``API.download(context, image_id, data=...)``: the
+same endpoints, credentials, retries and signature verification as every
+other nova driver. glanceclient's verifying iterator hashes every byte
+against Glance's checksum (``os_hash_value``, else the md5 ``checksum``)
+and raises IOError at the end when they differ; that single pass is the
+only checksum of Glance data (the image filter checks only what comes
+from ``[docker] shared_directory``). :mod:`pipe` runs the download on a
+thread of its own and ends the chunks only once the download has returned,
+so the end of the tarball never reaches Docker before the checks passed.
+A failed check is ImageUnacceptable (the build is not rescheduled: the
+image is as bad on any host).
 """
 
-import glanceclient.exc
+import errno
+
+from cryptography import exceptions as crypto_exceptions
+from cursive import exception as cursive_exception
 from nova import exception
 from nova.i18n import _
-from nova.image import glance
 
-API_VERSION = 2
-_TRANSLATED = (
-    ((glanceclient.exc.HTTPForbidden, glanceclient.exc.HTTPUnauthorized),
-     exception.ImageNotAuthorized),
-    ((glanceclient.exc.HTTPNotFound,), exception.ImageNotFound),
-)
+from novadocker.virt.docker.image import pipe
+
+_SIGNATURE_ERRORS = (crypto_exceptions.InvalidSignature,
+                     cursive_exception.SignatureVerificationError)
 
 
-def _translated(image_id, error):
-    for kinds, ours in _TRANSLATED:
-        if isinstance(error, kinds):
-            return ours(image_id=image_id)
-    return None
+def _corrupt(error):
+    """Whether ``error`` is glanceclient's checksum failure: its integrity
+    iterators raise ``IOError(errno.EPIPE, ...)``, which Python makes a
+    BrokenPipeError (the transport's errors are other OSError subclasses;
+    nothing here writes to a socket).
+    """
+    return type(error) is BrokenPipeError and error.errno == errno.EPIPE
 
 
 class GlanceImages(object):
-    """What :class:`images.ImageStore` reads from Glance: ``get`` and
-    ``download``.
-    """
+    """Image metadata, data and uploads through nova's image API."""
 
-    def __init__(self):
-        self._api = glance.API()
-        self._client = glance.GlanceClientWrapper()
+    def __init__(self, api):
+        self._api = api
 
     def get(self, context, image_id):
         return self._api.get(context, image_id)
 
-    def download(self, context, image_id, data=None, trusted_certs=None):
-        """An iterator of the image's chunks, unchecked (the image filter
-        checks them). With ``data`` or ``trusted_certs`` it is nova's own
-        download, signature check and all.
+    def chunks(self, context, image_id, trusted_certs=None, algo=None):
+        """The image's data as an iterator of chunks, checked by
+        glanceclient (checksum, ``algo`` names it in errors) and nova
+        (signature, with ``trusted_certs`` or nova's defaults).
+
+        A failed check raises ImageUnacceptable in place of the end.
         """
-        if data is not None or trusted_certs:
-            return self._api.download(context, image_id, data=data,
-                                      trusted_certs=trusted_certs)
+        def download(writer):
+            self._api.download(context, image_id, data=writer,
+                               trusted_certs=trusted_certs)
+
         try:
-            body = self._client.call(context, API_VERSION, 'data',
-                                     args=(image_id,),
-                                     kwargs={'do_checksum': False})
-        except glanceclient.exc.HTTPException as e:
-            ours = _translated(image_id, e)
-            if ours is None:
-                raise
-            raise ours from e
-        if getattr(body, 'wrapped', body) is None:
+            yield from pipe.chunks(download, 'image-download-%s' % image_id)
+        except _SIGNATURE_ERRORS as e:
             raise exception.ImageUnacceptable(
-                image_id=image_id, reason=_('Glance has no data for it'))
-        return body
+                image_id=image_id,
+                reason=_('signature verification failed: %s') % e) from e
+        except OSError as e:
+            if not _corrupt(e):
+                raise
+            raise exception.ImageUnacceptable(
+                image_id=image_id,
+                reason=_('%(algo)s checksum mismatch: %(error)s') % {
+                    'algo': algo or _('Glance'), 'error': e}) from e
+
+    def upload(self, context, image_id, metadata, body):
+        """Upload ``body`` (a file object) as the data of the image that
+        the API pre-created, setting ``metadata``.
+        """
+        return self._api.update(context, image_id, metadata, body,
+                                purge_props=False)

@@ -10,114 +10,118 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Streaming Glance downloads that nova verifies (image signatures).
+"""A download that writes into a file object, read as an iterator.
 
-With signature verification on, ``glance.API().download()`` without
-``data=`` reads the whole image to verify it and hands back a spent
-iterator. With ``data=`` it writes each chunk as it verifies, and raises at
-the end if the signature is wrong. :func:`verified_chunks` runs that
-download on a thread, writing into a small bounded queue, and yields the
-chunks as they come; the download's outcome (signature good or not) is
-known before the last chunk is yielded, so the image filter never
-completes a tarball whose signature failed.
+nova's image API hands image data to a file object:
+``download(context, image_id, data=f)`` writes each chunk to ``f`` while
+glanceclient checks Glance's checksum and nova checks the signature, and it
+returns only when the whole image passed (or raises). This works the same
+against real Glance and against nova's ``GlanceFixture``.
+
+:func:`chunks` runs such a download on a thread of its own, writing into a
+small bounded queue, and yields the chunks as they come. The checks run on
+that thread, beside the parsing and the upload to Docker on the reader's.
+The iterator ends only after the download has returned: its error is
+raised in place of the end, so the image filter never completes a tarball
+whose checks failed.
 """
 
 import queue
 import threading
 
-from cryptography import exceptions as crypto_exceptions
-from cursive import exception as cursive_exception
-import nova.conf
-from nova import exception
-from nova.i18n import _
-
-CONF = nova.conf.CONF
-
-DEPTH = 8           # chunks in flight between the threads
-WAIT = 1.0          # seconds between checks for a cancelled load
+DEPTH = 8                  # batches in flight between the threads
+BATCH = 1024 * 1024        # bytes handed over at a time
+WAIT = 1.0                 # seconds between checks for a cancelled load
 _DONE = object()
 
 
-def needs_data_argument(trusted_certs=None):
-    """Whether nova will verify a signature (and spend its iterator)."""
-    return bool(trusted_certs or CONF.glance.verify_glance_signatures or (
-        CONF.glance.enable_certificate_validation and
-        CONF.glance.default_trusted_certificate_ids))
+class Cancelled(Exception):
+    """The reader stopped reading: the download is abandoned."""
 
-
-class _Cancelled(Exception):
-    pass
+    def __init__(self):
+        super().__init__('the image load was cancelled')
 
 
 class _Writer(object):
-    """The file object handed to ``download(data=...)``."""
+    """The file object handed to ``download(data=...)``.
 
-    def __init__(self, chunks, cancelled):
-        self._chunks = chunks
+    Chunks are handed over in batches of about :data:`BATCH` bytes, so that
+    the threads meet a few times per MiB rather than once per chunk.
+    """
+
+    def __init__(self, batches, cancelled):
+        self._batches = batches
         self._cancelled = cancelled
+        self._batch, self._size = [], 0
 
     def write(self, chunk):
-        while True:
-            if self._cancelled.is_set():
-                raise _Cancelled()
-            try:
-                self._chunks.put(chunk, timeout=WAIT)
-                return
-            except queue.Full:
-                continue
+        if not chunk:
+            return
+        self._batch.append(chunk)
+        self._size += len(chunk)
+        if self._size >= BATCH:
+            self.flush()
+
+    def flush(self):
+        if self._batch:
+            _put(self._batches, self._batch, self._cancelled)
+            self._batch, self._size = [], 0
 
 
-def verified_chunks(image_api, context, image_id, trusted_certs=None):
-    """Yield the image's chunks while nova downloads and verifies it."""
-    chunks = queue.Queue(maxsize=DEPTH)
+def chunks(download, name):
+    """Yield what ``download(writer)`` writes, from a thread named
+    ``name``; raise its error, if any, in place of the end.
+
+    Closing the iterator early makes the next write raise
+    :class:`Cancelled` on the download's thread.
+    """
+    batches = queue.Queue(maxsize=DEPTH)
     cancelled = threading.Event()
     outcome = {}
 
-    def download():
+    def run():
+        writer = _Writer(batches, cancelled)
         try:
-            image_api.download(context, image_id,
-                               data=_Writer(chunks, cancelled),
-                               trusted_certs=trusted_certs)
-        except _Cancelled:
+            download(writer)
+            writer.flush()
+        except Cancelled:
             return
-        except Exception as e:   # handed to the consuming thread
+        except Exception as e:   # handed to the reading thread
             outcome['error'] = e
-        _put_done(chunks, cancelled)
+        try:
+            _put(batches, _DONE, cancelled)
+        except Cancelled:
+            pass
 
-    thread = threading.Thread(target=download, daemon=True,
-                              name='image-download-%s' % image_id)
+    thread = threading.Thread(target=run, daemon=True, name=name)
     thread.start()
     try:
         while True:
-            chunk = _get(chunks, thread)
-            if chunk is _DONE:
+            batch = _get(batches, thread)
+            if batch is _DONE:
                 break
-            yield chunk
+            yield from batch
     finally:
         cancelled.set()
-    error = outcome.get('error')
-    if isinstance(error, (crypto_exceptions.InvalidSignature,
-                          cursive_exception.SignatureVerificationError)):
-        raise exception.ImageUnacceptable(
-            image_id=image_id,
-            reason=_('signature verification failed: %s') % error) from error
-    if error is not None:
-        raise error
+    if 'error' in outcome:
+        raise outcome['error']
 
 
-def _put_done(chunks, cancelled):
-    while not cancelled.is_set():
+def _put(batches, item, cancelled):
+    while True:
+        if cancelled.is_set():
+            raise Cancelled()
         try:
-            chunks.put(_DONE, timeout=WAIT)
+            batches.put(item, timeout=WAIT)
             return
         except queue.Full:
             continue
 
 
-def _get(chunks, thread):
+def _get(batches, thread):
     while True:
         try:
-            return chunks.get(timeout=WAIT)
+            return batches.get(timeout=WAIT)
         except queue.Empty:
-            if not thread.is_alive() and chunks.empty():
+            if not thread.is_alive() and batches.empty():
                 return _DONE

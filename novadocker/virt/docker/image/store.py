@@ -15,9 +15,11 @@
 A Glance image is known locally by the tag ``nova-image:<glance id>``,
 never by a name that may have changed or that another image shares. When
 it is missing, its tarball streams from ``[docker] shared_directory`` or
-from Glance through :class:`filter.ImageFilter` straight into
-``docker load``: no temporary file, memory flat whatever the image's size,
-content checked against Glance's checksums. The filter rewrites the
+from Glance (:class:`glance.GlanceImages`, nova's image API) through
+:class:`filter.ImageFilter` straight into ``docker load``: no temporary
+file, memory flat whatever the image's size, content checked against
+Glance's checksums once (by glanceclient for Glance's data, by the filter
+for a shared directory's file). The filter rewrites the
 tarball's ``manifest.json`` and ``index.json`` so that ``docker load``
 names the image ``nova-image:<glance id>`` and nothing else: the tarball's
 own tags are never applied, and no image ID has to be predicted (the
@@ -28,24 +30,24 @@ manifest digests).
 import os
 import re
 
-import nova.conf
 from nova import exception as nova_exception
 from nova.i18n import _
+from nova import objects
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
+from novadocker.extra_specs import names
 from novadocker.virt.docker import exception
 from novadocker.virt.docker.image import filter as image_filter
-from novadocker.virt.docker.image import glance
-from novadocker.virt.docker.image import pipe
+from novadocker.virt.docker import knobs
 
-CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 # Images we load or commit are tagged <REPOSITORY>:<glance image id>, so a
 # Glance image is found by its id, never by a name that may have changed.
 REPOSITORY = 'nova-image'
+CONTAINER_FORMAT = 'docker'
 READ_CHUNK = 1024 * 1024
 PROGRESS_INTERVAL = 5.0
 
@@ -81,12 +83,26 @@ def local_names(image_meta):
     return [n for n in names if _REFERENCE.match(n)]
 
 
-def candidates(image_meta):
-    """Local references to try for ``image_meta``, best first."""
+def candidates(image_meta, by_name=True):
+    """Local references to try for ``image_meta``, best first; its Glance
+    name too when ``by_name`` (``[docker] boot_local_images_by_name``).
+    """
     refs = [image_ref(image_meta.id)]
-    if CONF.docker.boot_local_images_by_name:
+    if by_name:
         refs.extend(local_names(image_meta))
     return refs
+
+
+def check_format(image_meta):
+    """Refuse an image that is not ``container_format=docker``."""
+    fmt = image_meta.obj_attr_is_set('container_format') and \
+        image_meta.container_format
+    if fmt != CONTAINER_FORMAT:
+        raise nova_exception.ImageUnacceptable(
+            image_id=image_meta.id,
+            reason=_('container_format is %(fmt)s; the Docker driver boots '
+                     'only container_format=%(docker)s images') % {
+                'fmt': fmt, 'docker': CONTAINER_FORMAT})
 
 
 def checksums(meta):
@@ -142,15 +158,18 @@ class Progress(object):
 
 
 class ImageStore(object):
-    def __init__(self, client, image_api=None):
-        self._client = client
-        self._image_api = image_api
+    """Local Docker images for Glance images: find, load, cache, save.
 
-    @property
-    def image_api(self):
-        if self._image_api is None:
-            self._image_api = glance.GlanceImages()
-        return self._image_api
+    ``glance`` is the driver's :class:`glance.GlanceImages`;
+    ``shared_directory`` and ``by_name`` are ``[docker] shared_directory``
+    and ``boot_local_images_by_name``.
+    """
+
+    def __init__(self, client, glance, shared_directory=None, by_name=True):
+        self._client = client
+        self._glance = glance
+        self._shared_directory = shared_directory
+        self._by_name = by_name
 
     def _exists(self, ref, named=False):
         try:
@@ -164,7 +183,7 @@ class ImageStore(object):
 
     def find(self, image_meta):
         """The local reference for ``image_meta``, or None."""
-        for i, ref in enumerate(candidates(image_meta)):
+        for i, ref in enumerate(candidates(image_meta, self._by_name)):
             if self._exists(ref, named=i > 0):
                 return ref
         return None
@@ -177,10 +196,13 @@ class ImageStore(object):
         LOG.debug('Booting Docker image %s', ref, instance=instance)
         return ref
 
-    def cache(self, context, image_meta):
-        """Load ``image_meta`` ahead of boots, the way a first boot does;
-        True if it was loaded now, False if it was already here.
+    def cache(self, context, image_id):
+        """Load Glance's ``image_id`` ahead of boots, the way a first boot
+        does; True if it was loaded now, False if it was already here.
         """
+        image_meta = objects.ImageMeta.from_dict(
+            self._glance.get(context, image_id))
+        check_format(image_meta)
         ref, loaded = self._ensure(context, None, image_meta)
         LOG.info('Image %s is %s as %s', image_meta.id,
                  'cached' if loaded else 'already cached', ref)
@@ -196,38 +218,63 @@ class ImageStore(object):
                 return ref, False
             return self.load(context, image_meta.id, instance), True
 
-    def _source(self, context, image_id, instance):
-        directory = CONF.docker.shared_directory
+    def properties(self, context, instance):
+        """The image's custom properties that knobs.py reads, from the
+        instance's system metadata or, when nova cut them, from Glance.
+        """
+        props, cut = knobs.image_properties(instance.system_metadata)
+        if cut and instance.image_ref:
+            # Nova kept only 255 characters: ask Glance for the values.
+            full = self._glance.get(context, instance.image_ref)
+            props = {key: value
+                     for key, value in full.get('properties', {}).items()
+                     if key in names.IMAGE_PROPERTIES}
+        return props
+
+    def save(self, image_id):
+        """``docker save`` of the image we hold for Glance's ``image_id``:
+        an iterator of the tarball's chunks.
+        """
+        return self._client.get_image(image_ref(image_id))
+
+    def _shared_file(self, image_id):
+        directory = self._shared_directory
         if directory and os.path.basename(image_id) == image_id and \
                 image_id not in ('.', '..'):
             path = os.path.join(directory, image_id)
             if os.path.isfile(path):
-                return path, _read_file(path)
+                return path
+        return None
+
+    def _source(self, context, image_id, instance, sums):
+        """Where the tarball comes from, its chunks, and the checksums the
+        image filter must compute (none for Glance's own data, which
+        glanceclient checks).
+        """
+        path = self._shared_file(image_id)
+        if path is not None:
+            return path, _read_file(path), sums
         trusted_certs = None
         if instance is not None and instance.obj_attr_is_set(
                 'trusted_certs'):
             trusted_certs = instance.trusted_certs
-        if pipe.needs_data_argument(trusted_certs):
-            return 'Glance (signature verified)', pipe.verified_chunks(
-                self.image_api, context, image_id, trusted_certs)
-        chunks = self.image_api.download(context, image_id)
-        if chunks is None:
-            raise nova_exception.ImageUnacceptable(
-                image_id=image_id, reason=_('Glance returned no data'))
-        return 'Glance', chunks
+        algo = sums[0][0] if sums else None
+        return 'Glance', self._glance.chunks(context, image_id,
+                                             trusted_certs, algo), ()
 
     def load(self, context, image_id, instance=None):
         """Stream the image into Docker as ``nova-image:<image_id>``;
         return that reference.
         """
-        meta = self.image_api.get(context, image_id)
-        where, chunks = self._source(context, image_id, instance)
+        meta = self._glance.get(context, image_id)
+        where, chunks, sums = self._source(
+            context, image_id, instance,
+            image_filter.strongest(checksums(meta)))
         LOG.info('Loading image %s from %s', image_id, where,
                  instance=instance)
         ref = image_ref(image_id)
         checker = image_filter.ImageFilter(
-            image_id, image_filter.strongest(checksums(meta)),
-            meta.get('size') or None, reference=ref)
+            image_id, sums, meta.get('size') or None, reference=ref)
         progress = Progress(image_id, meta.get('size'), instance)
         try:
             self._client.load_image(

@@ -245,7 +245,8 @@ class ConsolesTest(test.NoDBTestCase):
         self.flags(enabled=True, proxyclient_address='127.0.0.1',
                    port_range='%d:%d' % self.range, group='serial_console')
         self.containers = _Containers()
-        self.consoles = console.Consoles(self.containers, client=None)
+        self.consoles = console.Consoles(self.containers, client=None,
+                                         conf=test.CONF)
         self.addCleanup(self.consoles.stop)
         ctx = context.get_admin_context()
         self.instances = [fake_instance.fake_instance_obj(ctx)

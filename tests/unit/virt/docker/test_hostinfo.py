@@ -78,3 +78,9 @@ class HostInfoTestCase(test.NoDBTestCase):
         self.assertGreater(stats['idle'] + stats['user'], 0)
         self.assertEqual({'user', 'kernel', 'idle', 'iowait', 'frequency'},
                          set(stats))
+
+    def test_storage_of(self):
+        self.assertEqual(('overlay2', 'extfs'), hostinfo.storage_of({
+            'Driver': 'overlay2',
+            'DriverStatus': [['Backing Filesystem', 'extfs'],
+                             ['Supports d_type', 'true']]}))

@@ -140,12 +140,6 @@ class HelpersTestCase(test.NoDBTestCase):
         _, cut = knobs.image_properties({'image_docker_cap_drop': 'A' * 255})
         self.assertTrue(cut)
 
-    def test_storage_of(self):
-        self.assertEqual(('overlay2', 'extfs'), knobs.storage_of({
-            'Driver': 'overlay2',
-            'DriverStatus': [['Backing Filesystem', 'extfs'],
-                             ['Supports d_type', 'true']]}))
-
     def test_fixed_specs(self):
         a = knobs.fixed_specs(_flavor({'docker:cap_drop': 'MKNOD'}))
         b = knobs.fixed_specs(_flavor({'docker:cap_drop': 'MKNOD',

@@ -14,7 +14,6 @@
 
 import datetime
 
-from oslo_config import fixture as cfg_fixture
 from oslo_utils import timeutils
 import pytest
 
@@ -28,16 +27,6 @@ OLD, NEW, USED, BUSY, GONE = ('a-old', 'b-new', 'c-used', 'd-busy', 'e-gone')
 class _Instance(object):
     def __init__(self, image_ref):
         self.image_ref = image_ref
-
-
-@pytest.fixture
-def conf():
-    fixture = cfg_fixture.Config(cache.CONF)
-    fixture.setUp()
-    fixture.config(remove_unused_original_minimum_age_seconds=3600,
-                   group='image_cache')
-    yield fixture
-    fixture.cleanUp()
 
 
 @pytest.fixture
@@ -75,11 +64,12 @@ def _docker(http):
             json={'message': 'image is being used by running container'})
 
 
-def _cache():
-    return cache.ImageCache(docker_client.DockerClient(docker_http.URL))
+def _cache(enabled=True, min_age=3600):
+    return cache.ImageCache(docker_client.DockerClient(docker_http.URL),
+                            enabled, min_age)
 
 
-def test_prunes_only_old_unused_images_of_ours(http, conf):
+def test_prunes_only_old_unused_images_of_ours(http):
     _docker(http)
     removed = _cache().prune([_Instance(USED), _Instance(None)])
     assert removed == [OLD]
@@ -91,18 +81,15 @@ def test_prunes_only_old_unused_images_of_ours(http, conf):
         '/v1.41/images/nova-image:%s/tag' % USED]
 
 
-def test_min_age_is_honoured(http, conf):
-    conf.config(remove_unused_original_minimum_age_seconds=10 ** 5,
-                group='image_cache')
+def test_min_age_is_honoured(http):
     _docker(http)
-    assert _cache().prune([]) == []
+    assert _cache(min_age=10 ** 5).prune([]) == []
     assert http.calls('DELETE') == []
 
 
-def test_nothing_removed_when_disabled(http, conf):
-    conf.config(remove_unused_base_images=False, group='image_cache')
+def test_nothing_removed_when_disabled(http):
     _docker(http)
-    assert _cache().prune([]) == []
+    assert _cache(enabled=False).prune([]) == []
     assert http.calls('DELETE') == []
     assert http.calls('GET', '/images/json') == []
 

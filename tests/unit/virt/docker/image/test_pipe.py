@@ -10,86 +10,63 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""image.pipe: nova's verifying download, streamed through a thread."""
+"""image.pipe: a download that writes, read as an iterator on a thread."""
 
 import threading
 
-from cryptography import exceptions as crypto_exceptions
-from nova import exception
-from oslo_config import fixture as cfg_fixture
 import pytest
 
 from novadocker.virt.docker.image import pipe
 
 
-class VerifyingGlance(object):
-    """``download(data=...)`` as nova's does with a verifier: writes every
-    chunk, then raises if the signature is bad.
+class Download(object):
+    """Writes ``chunks`` to the file object it is given, then raises
+    ``error`` if set.
     """
 
-    def __init__(self, chunks, signature_ok=True):
+    def __init__(self, chunks, error=None):
         self.chunks = chunks
-        self.signature_ok = signature_ok
+        self.error = error
         self.written = 0
         self.finished = threading.Event()
-        self.calls = []
+        self.thread = None
 
-    def download(self, context, image_id, data=None, trusted_certs=None):
-        self.calls.append((image_id, trusted_certs))
+    def __call__(self, data):
+        self.thread = threading.current_thread().name
         try:
             for chunk in self.chunks:
                 data.write(chunk)
                 self.written += 1
-            if not self.signature_ok:
-                raise crypto_exceptions.InvalidSignature()
+            if self.error is not None:
+                raise self.error
         finally:
             self.finished.set()
 
 
-def test_chunks_stream_through():
+def test_chunks_stream_through_on_a_thread_of_their_own():
     chunks = [b'%d' % i * 100 for i in range(50)]
-    glance = VerifyingGlance(chunks)
-    got = list(pipe.verified_chunks(glance, None, 'img', 'certs'))
-    assert got == chunks
-    assert glance.calls == [('img', 'certs')]
+    download = Download(chunks)
+    assert list(pipe.chunks(download, 'image-download-x')) == chunks
+    assert download.thread == 'image-download-x'
 
 
-def test_bad_signature_raises_before_the_end():
-    glance = VerifyingGlance([b'a', b'b'], signature_ok=False)
-    got = []
-    with pytest.raises(exception.ImageUnacceptable, match='signature'):
-        for chunk in pipe.verified_chunks(glance, None, 'img'):
-            got.append(chunk)
-    assert got == [b'a', b'b']
+def test_big_chunks_are_handed_over_in_batches(monkeypatch):
+    monkeypatch.setattr(pipe, 'BATCH', 10)
+    got = list(pipe.chunks(Download([b'a' * 4] * 7 + [b'']), 'x'))
+    assert got == [b'a' * 4] * 7
 
 
-def test_other_errors_pass_unchanged():
-    class Broken(VerifyingGlance):
-        def download(self, *args, **kwargs):
-            raise exception.ImageNotFound(image_id='img')
-    with pytest.raises(exception.ImageNotFound):
-        list(pipe.verified_chunks(Broken([]), None, 'img'))
+def test_the_error_replaces_the_end():
+    download = Download([b'a', b'b'], error=ValueError('bad'))
+    with pytest.raises(ValueError, match='bad'):
+        list(pipe.chunks(download, 'x'))
 
 
-def test_closing_early_stops_the_download():
-    glance = VerifyingGlance(iter([b'x'] * 10000))
-    stream = pipe.verified_chunks(glance, None, 'img')
+def test_closing_early_stops_the_download(monkeypatch):
+    monkeypatch.setattr(pipe, 'BATCH', 1)
+    download = Download(iter([b'x'] * 10000))
+    stream = pipe.chunks(download, 'x')
     assert next(stream) == b'x'
     stream.close()
-    assert glance.finished.wait(10)
-    assert glance.written < 10000
-
-
-@pytest.fixture
-def conf():
-    fixture = cfg_fixture.Config(pipe.CONF)
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
-
-
-def test_when_nova_verifies(conf):
-    assert not pipe.needs_data_argument(None)
-    assert pipe.needs_data_argument(['cert'])
-    conf.config(verify_glance_signatures=True, group='glance')
-    assert pipe.needs_data_argument(None)
+    assert download.finished.wait(10)
+    assert download.written < 10000

@@ -10,20 +10,22 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""store.ImageStore against Docker faked at the HTTP layer and a fake
-image API (Glance's ``get`` and ``download``)."""
+"""store.ImageStore against Docker faked at the HTTP layer and a fake of
+nova's image API (``get`` and ``download(data=...)``, checked as
+glanceclient checks)."""
 
 import hashlib
 import json
 
 from nova import exception
 from nova import objects
-from oslo_config import fixture as cfg_fixture
 import pytest
 
 from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker import exception as docker_exception
+from novadocker.virt.docker.image import glance
 from novadocker.virt.docker.image import store
+from tests import glance_data
 from tests import image_tarballs as tb
 from tests.unit.virt.docker import docker_http
 from tests.unit.virt.docker import test_client
@@ -44,18 +46,11 @@ class FakeImageAPI(object):
         assert image_id == IMAGE_ID
         return dict(self.meta)
 
-    def download(self, context, image_id):
+    def download(self, context, image_id, data=None, trusted_certs=None):
         self.downloads += 1
-        return iter([self.data[i:i + 1000]
-                     for i in range(0, len(self.data), 1000)])
-
-
-@pytest.fixture
-def conf():
-    fixture = cfg_fixture.Config(store.CONF)
-    fixture.setUp()
-    yield fixture
-    fixture.cleanUp()
+        glance_data.write_checked(
+            data, [self.data[i:i + 1000]
+                   for i in range(0, len(self.data), 1000)], self.meta)
 
 
 @pytest.fixture
@@ -72,9 +67,10 @@ def _meta(name='Busybox'):
         'disk_format': 'raw', 'properties': {}})
 
 
-def _store(api):
+def _store(api, shared_directory=None, by_name=True):
     return store.ImageStore(docker_client.DockerClient(docker_http.URL),
-                            image_api=api)
+                            glance.GlanceImages(api), shared_directory,
+                            by_name)
 
 
 def _missing(http, ref):
@@ -116,14 +112,14 @@ class _Received(object):
         return self._bodies[0]
 
 
-def test_found_by_glance_id_first(http, conf):
+def test_found_by_glance_id_first(http):
     http.on('GET', '/images/nova-image:%s/json' % IMAGE_ID,
             json={'Id': LOADED, 'RepoTags': ['nova-image:' + IMAGE_ID]})
     assert _store(None).find(_meta()) == 'nova-image:' + IMAGE_ID
     assert len(http.calls('GET', '/images/busybox/json')) == 0
 
 
-def test_found_by_lower_case_name(http, conf):
+def test_found_by_lower_case_name(http):
     _missing(http, 'nova-image:' + IMAGE_ID)
     _missing(http, 'Busybox')
     http.on('GET', '/images/busybox/json',
@@ -131,26 +127,26 @@ def test_found_by_lower_case_name(http, conf):
     assert _store(None).find(_meta()) == 'busybox'
 
 
-def test_a_name_must_be_a_tag_not_an_id_prefix(http, conf):
+def test_a_name_must_be_a_tag_not_an_id_prefix(http):
     _missing(http, 'nova-image:' + IMAGE_ID)
     http.on('GET', '/images/d4a9/json',
             json={'Id': 'sha256:d4a9ff', 'RepoTags': ['other:1']})
     assert _store(None).find(_meta('d4a9')) is None
 
 
-def test_names_that_are_no_reference_are_not_asked(http, conf):
+def test_names_that_are_no_reference_are_not_asked(http):
     _missing(http, 'nova-image:' + IMAGE_ID)
     assert store.local_names(_meta('My image (v2)')) == []
     assert _store(None).find(_meta('My image (v2)')) is None
     assert len(http.calls('GET')) <= 2
 
 
-def test_lookup_by_name_can_be_turned_off(http, conf):
-    conf.config(boot_local_images_by_name=False, group='docker')
-    assert store.candidates(_meta()) == ['nova-image:' + IMAGE_ID]
+def test_lookup_by_name_can_be_turned_off(http):
+    assert store.candidates(_meta(), by_name=False) == [
+        'nova-image:' + IMAGE_ID]
 
 
-def test_missing_image_streams_from_glance_named_by_its_id(http, conf):
+def test_missing_image_streams_from_glance_named_by_its_id(http):
     _missing_until_loaded(http)
     _missing(http, 'Busybox')
     _missing(http, 'busybox')
@@ -168,47 +164,43 @@ def test_missing_image_streams_from_glance_named_by_its_id(http, conf):
     assert http.calls('POST', '/images/%s/tag' % LOADED) == []
 
 
-def test_load_that_names_nothing_is_a_server_error(http, conf):
+def test_load_that_names_nothing_is_a_server_error(http):
     _missing(http, 'nova-image:' + IMAGE_ID)
-    conf.config(boot_local_images_by_name=False, group='docker')
     _received(http)
     with pytest.raises(docker_exception.DockerServerError,
                        match='has no image nova-image:'):
-        _store(FakeImageAPI(TARBALL)).ensure(None, None, _meta())
+        _store(FakeImageAPI(TARBALL), by_name=False).ensure(None, None,
+                                                            _meta())
 
 
-def test_checksum_mismatch_tags_nothing(http, conf):
+def test_checksum_mismatch_tags_nothing(http):
     _missing(http, 'nova-image:' + IMAGE_ID)
-    conf.config(boot_local_images_by_name=False, group='docker')
     received = _received(http)
     api = FakeImageAPI(TARBALL, checksum='0' * 32)
-    with pytest.raises(exception.ImageUnacceptable, match='mismatch'):
-        _store(api).ensure(None, None, _meta())
+    with pytest.raises(exception.ImageUnacceptable, match='md5 checksum '
+                                                          'mismatch'):
+        _store(api, by_name=False).ensure(None, None, _meta())
     assert not received.get('body', b'').endswith(b'\0' * 1024)
     assert http.calls('POST', '/images/%s/tag' % LOADED) == []
 
 
-def test_shared_directory_first(http, conf, tmp_path):
-    conf.config(shared_directory=str(tmp_path),
-                boot_local_images_by_name=False, group='docker')
+def test_shared_directory_first(http, tmp_path):
     (tmp_path / IMAGE_ID).write_bytes(TARBALL)
     _missing_until_loaded(http)
     received = _received(http)
     api = FakeImageAPI(b'not used')
     api.meta['size'] = len(TARBALL)
-    _store(api).ensure(None, None, _meta())
+    _store(api, str(tmp_path), by_name=False).ensure(None, None, _meta())
     assert api.downloads == 0
     assert _loaded_manifest(received)[0]['RepoTags'] == [
         'nova-image:' + IMAGE_ID]
 
 
-def test_shared_directory_falls_back_to_glance(http, conf, tmp_path):
-    conf.config(shared_directory=str(tmp_path),
-                boot_local_images_by_name=False, group='docker')
+def test_shared_directory_falls_back_to_glance(http, tmp_path):
     _missing_until_loaded(http)
     _received(http)
     api = FakeImageAPI(TARBALL)
-    _store(api).ensure(None, None, _meta())
+    _store(api, str(tmp_path), by_name=False).ensure(None, None, _meta())
     assert api.downloads == 1
 
 
