@@ -264,6 +264,31 @@ it is closed.
 """),
 ]
 
+registry_opts = [
+    cfg.StrOpt('registry_auth_file',
+               help="""
+Credentials for private registries, in the Docker client's
+``config.json`` format (``{"auths": {"registry.example:5000": {"auth":
+"<base64 of user:password>"}}}``).
+
+Used when a Glance image without data names a registry reference in its
+``docker_image_ref`` property: the driver pulls that reference through
+the Docker engine with the credentials this file holds for its registry.
+Credentials never come from the image. Unset: pulls are anonymous.
+"""),
+    cfg.BoolOpt('registry_allow_tags',
+                default=False,
+                help="""
+Allow ``docker_image_ref`` to name a tag (``app:1.2``) instead of a digest
+(``app@sha256:...``).
+
+By default a registry reference must be pinned by digest, so that what an
+instance boots cannot change after the Glance image was made. A tag may
+point at other content tomorrow; allow tags only where the registry's
+owners are trusted to keep them stable.
+"""),
+]
+
 network_opts = [
     cfg.StrOpt('network_binding_host',
                help="""
@@ -297,8 +322,8 @@ it (Docker events still report changes at once, see ``watch_events``).
 ]
 
 ALL_OPTS = (connection_opts + container_opts + image_opts +
-            instance_files_opts + disk_opts + console_opts + network_opts +
-            periodic_opts)
+            instance_files_opts + disk_opts + console_opts + registry_opts +
+            network_opts + periodic_opts)
 
 
 def register_opts(conf):

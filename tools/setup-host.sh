@@ -12,8 +12,11 @@ VENV=$ROOT/.venv
 PYTHON=${PYTHON:-python3}
 # rabbitmq-server: the message bus of the test that starts nova-compute.
 # xfsprogs: the volume tests grow an XFS volume online.
+# docker-registry, apache2-utils (htpasswd) and openssl: the private
+# registry of the registry tests (tests/registry.py).
 PACKAGES=(docker.io busybox-static openvswitch-switch iproute2 shellcheck
-          rabbitmq-server python3-venv git xfsprogs)
+          rabbitmq-server python3-venv git xfsprogs docker-registry
+          apache2-utils openssl)
 
 log() {
     echo "setup-host: $*" >&2
@@ -34,6 +37,13 @@ install_packages() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
     apt-get install -y -q --no-install-recommends "${missing[@]}"
+    if [[ " ${missing[*]} " == *" docker-registry "* ]] &&
+            command -v systemctl >/dev/null 2>&1; then
+        # Debian starts the registry it installs (port 5000, no auth); the
+        # tests start registries of their own.
+        systemctl disable --now docker-registry.service >/dev/null 2>&1 ||
+            true
+    fi
 }
 
 # A digest of everything that decides what pip installs, so that a second

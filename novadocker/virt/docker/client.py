@@ -57,6 +57,9 @@ def api_version(text):
 def _translate(url, what, error):
     """Return our exception for a Docker SDK or transport error."""
     reason = str(error)
+    if isinstance(error, docker_errors.APIError) and error.explanation:
+        # The engine's own words, without the URL of the request.
+        reason = str(error.explanation)
     if isinstance(error, docker_errors.NotFound):
         return exception.DockerNotFound(what=what, reason=reason)
     if isinstance(error, docker_errors.APIError):
@@ -363,6 +366,22 @@ class DockerClient(object):
             reason = message.get('error') or message.get('message')
             if reason:
                 raise exception.DockerServerError(what=what, reason=reason)
+        return messages
+
+    def pull(self, repository, version, auth_config=None):
+        """Pull ``repository`` at ``version`` (a tag or a digest) with
+        ``auth_config`` (``username``/``password``...) or anonymously; an
+        error the engine reports in the stream is DockerServerError.
+        """
+        what = 'image pull %s' % repository
+        with self._translated(what):
+            messages = list(self._api.pull(repository, tag=version,
+                                           stream=True, decode=True,
+                                           auth_config=auth_config))
+        for message in messages:
+            if message.get('error'):
+                raise exception.DockerServerError(what=what,
+                                                  reason=message['error'])
         return messages
 
     def get_image(self, ref, chunk_size=STREAM_CHUNK):

@@ -40,6 +40,7 @@ from novadocker.virt.docker import exception as docker_exception
 from novadocker.virt.docker import hostinfo
 from novadocker.virt.docker.image import cache
 from novadocker.virt.docker.image import glance as image_glance
+from novadocker.virt.docker.image import registry
 from novadocker.virt.docker.image import store
 from novadocker.virt.docker import knobs
 from novadocker.virt.docker import labels
@@ -97,7 +98,8 @@ class DockerDriver(driver.ComputeDriver):
         self._glance = image_glance.GlanceImages(nova_glance.API())
         self._images = store.ImageStore(
             self._client, self._glance, CONF.docker.shared_directory,
-            CONF.docker.boot_local_images_by_name)
+            CONF.docker.boot_local_images_by_name,
+            registry.Registry(self._client, CONF.docker))
         self._image_cache = cache.ImageCache(
             self._client, CONF.image_cache.remove_unused_base_images,
             CONF.image_cache.remove_unused_original_minimum_age_seconds)

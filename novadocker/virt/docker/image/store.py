@@ -40,6 +40,7 @@ from oslo_utils import timeutils
 from novadocker.extra_specs import names
 from novadocker.virt.docker import exception
 from novadocker.virt.docker.image import filter as image_filter
+from novadocker.virt.docker.image import registry as image_registry
 from novadocker.virt.docker import knobs
 
 LOG = logging.getLogger(__name__)
@@ -162,14 +163,18 @@ class ImageStore(object):
 
     ``glance`` is the driver's :class:`glance.GlanceImages`;
     ``shared_directory`` and ``by_name`` are ``[docker] shared_directory``
-    and ``boot_local_images_by_name``.
+    and ``boot_local_images_by_name``; ``registry`` is the
+    :class:`registry.Registry` that pulls images naming a registry
+    reference (none: such images are refused).
     """
 
-    def __init__(self, client, glance, shared_directory=None, by_name=True):
+    def __init__(self, client, glance, shared_directory=None, by_name=True,
+                 registry=None):
         self._client = client
         self._glance = glance
         self._shared_directory = shared_directory
         self._by_name = by_name
+        self._registry = registry or image_registry.Registry(client)
 
     def _exists(self, ref, named=False):
         try:
@@ -263,10 +268,13 @@ class ImageStore(object):
                                              trusted_certs, algo), ()
 
     def load(self, context, image_id, instance=None):
-        """Stream the image into Docker as ``nova-image:<image_id>``;
-        return that reference.
+        """Stream the image into Docker as ``nova-image:<image_id>``, or
+        pull it from the registry it names; return that reference.
         """
         meta = self._glance.get(context, image_id)
+        if image_registry.reference_of(meta):
+            return self._registry.pull(image_id, meta, image_ref(image_id),
+                                       instance)
         where, chunks, sums = self._source(
             context, image_id, instance,
             image_filter.strongest(checksums(meta)))

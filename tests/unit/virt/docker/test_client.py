@@ -17,6 +17,7 @@ of failure (HTTP status, transport, version negotiation, stream) is checked
 to come out as the exception of ``exception.py`` that its type calls for.
 """
 
+import base64
 import functools
 import inspect
 import io
@@ -419,6 +420,37 @@ def test_attach_socket_refused(http, client, status, error):
               json={'message': 'container is not running'})
     with pytest.raises(error):
         client.attach_socket('nova-1')
+
+
+def test_pull_by_digest_with_credentials(http, client):
+    http.post(API + '/images/create', raw=streamed(json_lines(
+        {'status': 'Pulling'}, {'status': 'Digest: sha256:1'})))
+    messages = client.pull('reg.test:5000/team/app', 'sha256:1',
+                           {'username': 'u', 'password': 'p',
+                            'serveraddress': 'reg.test:5000'})
+    assert messages[-1] == {'status': 'Digest: sha256:1'}
+    q = query(http.last_request)
+    assert q['fromImage'] == ['reg.test:5000/team/app']
+    assert q['tag'] == ['sha256:1']
+    auth = json.loads(base64.urlsafe_b64decode(
+        http.last_request.headers['X-Registry-Auth']))
+    assert (auth['username'], auth['password']) == ('u', 'p')
+
+
+def test_pull_error_in_stream(http, client):
+    http.post(API + '/images/create', raw=streamed(json_lines(
+        {'error': 'manifest verification failed'})))
+    with pytest.raises(exception.DockerServerError,
+                       match='manifest verification failed'):
+        client.pull('reg.test:5000/team/app', 'sha256:1')
+
+
+def test_refusal_carries_the_engines_words(http, client):
+    http.post(API + '/images/create', status_code=500,
+              json={'message': 'unauthorized: authentication required'})
+    with pytest.raises(exception.DockerServerError) as e:
+        client.pull('reg.test:5000/team/app', 'sha256:1')
+    assert e.value.kwargs['reason'] == 'unauthorized: authentication required'
 
 
 def test_stats_is_one_sample(http, client):
