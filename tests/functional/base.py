@@ -51,6 +51,7 @@ from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
 from oslo_utils import uuidutils
 
+from novadocker import conf as docker_conf
 import novadocker.privsep
 from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
@@ -141,6 +142,9 @@ class DockerFunctionalTestCase(
         """
         # Nova's own loader finds the driver through the nova.virt shim.
         self.flags(compute_driver=DRIVER)
+        # The [docker] options, before the driver's module is imported
+        # (the package loads it lazily, when the compute starts).
+        docker_conf.register_opts(test.CONF)
         # SQLAlchemy 2.1 deprecates orm.noload(), which nova still uses;
         # nova's WarningsFixture would turn that warning into a 500.  The
         # fixture restores the warning filters when the test ends.
