@@ -1,0 +1,130 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""snapshot: commit the container, stream ``docker save`` into Glance.
+
+The container store, the image store and the Glance facade are fakes
+that keep one journal, so the tests see the order of events and what
+reached Glance.
+"""
+
+import types
+
+from nova.compute import task_states
+import pytest
+
+from novadocker.virt.docker.image import store
+from novadocker.virt.docker import snapshot
+
+INSTANCE = types.SimpleNamespace(uuid='0f1e2d3c-0000-4000-8000-00000000000a')
+IMAGE_ID = 'f0e1d2c3-0000-4000-8000-000000000002'
+CHUNKS = [b'tar-part-1;', b'', b'tar-part-2;', b'end']
+
+
+class Injected(Exception):
+    pass
+
+
+class Fakes(object):
+    def __init__(self):
+        self.journal = []
+        self.fail = None
+        self.uploaded = None
+
+    def _step(self, name, *args):
+        self.journal.append((name,) + args)
+        if self.fail == name:
+            raise Injected(name)
+
+    # nova's update_task_state
+    def update_task_state(self, task_state, expected_state=None):
+        self._step('task', task_state, expected_state)
+
+    # Containers
+    def commit(self, instance, repository, tag):
+        self._step('commit', instance.uuid, repository, tag)
+
+    # ImageStore
+    def save(self, image_id):
+        self._step('save', image_id)
+        for chunk in CHUNKS:
+            self.journal.append(('chunk', chunk))
+            yield chunk
+
+    # Glance facade
+    def get(self, context, image_id):
+        self._step('get', image_id)
+        return {'id': image_id, 'name': 'web-snap', 'status': 'queued',
+                'properties': {'user': 'kept by glance'}}
+
+    def upload(self, context, image_id, metadata, body):
+        self._step('upload', image_id, metadata)
+        # Glance's client reads the body in pieces.
+        data = []
+        while True:
+            piece = body.read(4)
+            if not piece:
+                break
+            data.append(piece)
+        self.uploaded = b''.join(data)
+        if self.fail == 'upload-read':
+            raise Injected('upload-read')
+
+
+@pytest.fixture
+def fakes():
+    return Fakes()
+
+
+def _take(fakes):
+    snapshot.take('ctx', INSTANCE, IMAGE_ID, fakes.update_task_state,
+                  fakes, fakes, fakes)
+
+
+def test_commit_then_stream_the_saved_image_to_glance(fakes):
+    _take(fakes)
+    steps = [entry[0] for entry in fakes.journal]
+    # The save is read only while Glance reads the body: streamed, never
+    # held whole.
+    assert steps == ['get', 'task', 'commit', 'task', 'upload', 'save',
+                     'chunk', 'chunk', 'chunk', 'chunk']
+    assert fakes.journal[1] == ('task', task_states.IMAGE_PENDING_UPLOAD,
+                                None)
+    assert fakes.journal[2] == ('commit', INSTANCE.uuid, store.REPOSITORY,
+                                IMAGE_ID)
+    assert fakes.journal[3] == ('task', task_states.IMAGE_UPLOADING,
+                                task_states.IMAGE_PENDING_UPLOAD)
+    assert fakes.journal[5] == ('save', IMAGE_ID)
+    assert fakes.uploaded == b''.join(CHUNKS)
+
+
+def test_glance_gets_the_format_and_the_name_it_was_given(fakes):
+    _take(fakes)
+    name, image_id, metadata = fakes.journal[4]
+    assert (name, image_id) == ('upload', IMAGE_ID)
+    assert metadata == {'name': 'web-snap', 'container_format': 'docker',
+                        'disk_format': 'raw'}
+
+
+def test_image_gone_in_glance_commits_nothing(fakes):
+    fakes.fail = 'get'
+    with pytest.raises(Injected):
+        _take(fakes)
+    assert [e[0] for e in fakes.journal] == ['get']
+
+
+def test_failed_commit_uploads_nothing(fakes):
+    fakes.fail = 'commit'
+    with pytest.raises(Injected):
+        _take(fakes)
+    assert [e[0] for e in fakes.journal] == ['get', 'task', 'commit']
+    assert fakes.uploaded is None
