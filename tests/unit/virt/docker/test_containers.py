@@ -19,6 +19,7 @@ remove) and sends Docker nothing but the inspect.  Docker is faked at the
 HTTP layer.
 """
 
+import inspect
 import json
 import types
 
@@ -75,14 +76,17 @@ FOREIGN = _foreign_labels()
 # Every operation that acts on the instance's container.
 OPERATIONS = {
     'inspect': lambda c, i: c.inspect(i),
+    'state': lambda c, i: c.state(i),
     'start': lambda c, i: c.start(i),
     'stop': lambda c, i: c.stop(i, 10),
-    'kill': lambda c, i: c.stop(i, 0),
+    'kill': lambda c, i: c.stop(i, 0),        # stop without a grace time
     'signal': lambda c, i: c.signal(i, 'SIGUSR1'),
     'pause': lambda c, i: c.pause(i),
     'unpause': lambda c, i: c.unpause(i),
     'logs': lambda c, i: c.logs(i, 1024),
     'commit': lambda c, i: c.commit(i, 'nova-snapshot', 'img-1'),
+    'update_resources': lambda c, i: c.update_resources(
+        i, {'NanoCpus': 10 ** 9}),
 }
 
 
@@ -135,6 +139,16 @@ def test_our_container_is_acted_on_by_its_id(http, containers, instance):
     assert _all_requests_but_inspect(http) == [
         ('POST', '/v%s/containers/%s/kill' % (docker_http.API, CID)),
         ('DELETE', '/v%s/containers/%s' % (docker_http.API, CID))]
+
+
+def test_every_operation_on_an_instance_is_covered():
+    # create makes a new container; remove has its own test.
+    takes_instance = {
+        name for name, value in vars(docker_containers.Containers).items()
+        if not name.startswith('_') and callable(value)
+        and 'instance' in inspect.signature(value).parameters}
+    assert takes_instance - {'create', 'remove'} == set(OPERATIONS) - {
+        'kill'}
 
 
 def test_list_asks_for_our_labels_and_leaves_helpers_out(http, containers):
