@@ -41,7 +41,8 @@ def register():
             name=names.PIDS_LIMIT,
             description='Most processes and threads the container may run '
                         '(Docker driver); overrides [docker] pids_limit.',
-            value={'type': int, 'min': 1}),
+            # The kernel's PID_MAX_LIMIT.
+            value={'type': int, 'min': 1, 'max': 4194304}),
         _boolean(names.ROOT_DISK_LIMIT,
                  'Limit the container\'s root disk to the flavor\'s root_gb '
                  '(Docker driver; needs a storage driver that can).'),

@@ -20,6 +20,10 @@ change it. An image that runs sshd then accepts the key pair's private
 key for root.
 """
 
+import unicodedata
+
+from nova import exception
+from nova.i18n import _
 from oslo_log import log as logging
 from oslo_utils import excutils
 
@@ -39,9 +43,21 @@ FILE_MODE = 0o644
 def authorized_keys(key_data):
     """The file's content: each key on its own line, blank lines and
     surrounding white space dropped.
+
+    Keys are split on newlines only.  A key holding any other control
+    character (which sshd or a terminal would read as something else, or
+    Python's splitlines as a line break) raises InvalidInput.
     """
-    lines = [line.strip() for line in key_data.splitlines()]
+    lines = [line.strip() for line in key_data.split('\n')]
+    for line in lines:
+        if any(_is_control(c) for c in line):
+            raise exception.InvalidInput(reason=_(
+                'the key pair holds a control character: %r') % line)
     return ''.join('%s\n' % line for line in lines if line).encode('utf-8')
+
+
+def _is_control(char):
+    return char != '\t' and unicodedata.category(char) in ('Cc', 'Zl', 'Zp')
 
 
 class AuthorizedKeys(object):

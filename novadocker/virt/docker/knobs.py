@@ -47,6 +47,10 @@ CPU_PERIOD_DEFAULT = 100000
 CPU_QUOTA_MIN = 1000
 CPU_SHARES_MIN = 2
 CPU_SHARES_MAX = 262144
+# A quota of 1024 CPUs' worth of the longest period.
+CPU_QUOTA_MAX = 1024 * CPU_PERIOD_MAX
+# The kernel's PID_MAX_LIMIT: no cgroup can hold more tasks.
+PIDS_MAX = 4194304
 
 # Linux capabilities (capabilities(7)), without the CAP_ prefix.
 CAPABILITIES = frozenset((
@@ -191,7 +195,7 @@ def _cpu(flavor, specs):
     shares = specs.int(names.CPU_SHARES, CPU_SHARES_MIN, CPU_SHARES_MAX)
     if shares is not None:
         out['cpu_shares'] = shares
-    quota = specs.int(names.CPU_QUOTA, CPU_QUOTA_MIN)
+    quota = specs.int(names.CPU_QUOTA, CPU_QUOTA_MIN, CPU_QUOTA_MAX)
     period = specs.int(names.CPU_PERIOD, CPU_PERIOD_MIN, CPU_PERIOD_MAX)
     if quota is None and period is None:
         return out
@@ -202,10 +206,10 @@ def _cpu(flavor, specs):
 
 
 def _pids(specs, image, default):
-    limit = specs.int(names.PIDS_LIMIT, 1)
+    limit = specs.int(names.PIDS_LIMIT, 1, PIDS_MAX)
     if limit is None:
         limit = default
-    wanted = image.int(names.IMG_PIDS_LIMIT, 1)
+    wanted = image.int(names.IMG_PIDS_LIMIT, 1, PIDS_MAX)
     if wanted is not None and (limit is None or limit < 0 or
                                wanted < limit):
         limit = wanted

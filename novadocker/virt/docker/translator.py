@@ -18,6 +18,7 @@ test away.
 
 import re
 import shlex
+import unicodedata
 
 from nova import exception
 from nova.i18n import _
@@ -25,8 +26,12 @@ from nova.i18n import _
 from novadocker.virt.docker import labels
 
 _ENV_BAD = re.compile(r'[^A-Za-z0-9_]')
+_HOSTNAME_BAD = re.compile(r'[^A-Za-z0-9-]')
 _MIB = 1024 * 1024
 CPU_SHARES_PER_VCPU = 1024
+# os_command_line's bound: Linux refuses a single argument past 128 KiB
+# (MAX_ARG_STRLEN), and Docker repeats the command in every container list.
+COMMAND_LINE_MAX = 64 * 1024
 
 
 def container_name(instance_uuid):
@@ -34,7 +39,17 @@ def container_name(instance_uuid):
 
 
 def hostname(instance):
-    return (instance.hostname or instance.name)[:63]
+    """The container's host name: nova's ``hostname`` as an RFC 1123
+    label (ASCII letters, digits and inner hyphens, at most 63
+    characters), else the instance's name.
+
+    Nova keeps Latin-1 letters of a server name in ``hostname`` (``ü``);
+    they are spelt without their accents, anything else goes.
+    """
+    text = unicodedata.normalize('NFKD', instance.hostname or '')
+    label = _HOSTNAME_BAD.sub('', text.encode('ascii', 'ignore').decode())
+    label = label[:63].strip('-')
+    return label or instance.name[:63]
 
 
 def env_name(key):
@@ -54,25 +69,44 @@ def environment(metadata):
     """Instance metadata as ``NAME=value`` strings, in key order.
 
     When two keys give the same name, the first key in sorted order wins
-    and the others are left out.
+    and the others are left out.  A value holding a NUL byte, which no
+    process environment can carry, raises InvalidInput.
     """
     env = {}
     for key in sorted(metadata):
-        env.setdefault(env_name(key), metadata[key])
+        value = metadata[key]
+        if '\0' in value:
+            raise exception.InvalidInput(reason=_(
+                'metadata item %r holds a NUL byte, which an environment '
+                'variable cannot carry') % key)
+        env.setdefault(env_name(key), value)
     return ['%s=%s' % item for item in sorted(env.items())]
 
 
 def command(image_meta):
-    """The image's ``os_command_line`` in exec form, or None."""
+    """The image's ``os_command_line`` in exec form, or None.
+
+    A line longer than COMMAND_LINE_MAX characters, holding a NUL byte (the
+    kernel would cut the argument there) or that shlex cannot split raises
+    ImageUnacceptable.
+    """
     line = image_meta.properties.get('os_command_line', None)
     if not line:
         return None
+
+    def refuse(reason):
+        raise exception.ImageUnacceptable(
+            image_id=image_meta.id,
+            reason=_('os_command_line %s') % reason)
+    if len(line) > COMMAND_LINE_MAX:
+        refuse(_('is %(n)d characters long; at most %(max)d are '
+                 'accepted') % {'n': len(line), 'max': COMMAND_LINE_MAX})
+    if '\0' in line:
+        refuse(_('holds a NUL byte'))
     try:
         return shlex.split(line)
     except ValueError as e:
-        raise exception.ImageUnacceptable(
-            image_id=image_meta.id,
-            reason=_('os_command_line cannot be parsed: %s') % e)
+        refuse(_('cannot be parsed: %s') % e)
 
 
 def host_config(flavor, pids_limit):

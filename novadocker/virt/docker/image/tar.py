@@ -274,6 +274,8 @@ class LayerScanner(object):
         if first_bytes.startswith(GZIP_MAGIC):
             self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._reader = TarReader()
+        self._names = set()
+        self._symlinks = set()
         self.error = None
 
     def feed(self, data):
@@ -286,9 +288,28 @@ class LayerScanner(object):
                 return
             for kind, payload, _raw in self._reader.feed(data):
                 if kind == HEADER:
-                    check_member(payload)
+                    self._check(payload)
         except (TarError, zlib.error) as e:
             self.error = str(e)
+
+    def _check(self, member):
+        """What Docker would refuse only after it unpacked part of the
+        layer: a path given twice, or a path beneath a symlink of the same
+        layer (which would be written through the link).
+        """
+        name = check_member(member)
+        parent = posixpath.dirname(name)
+        while parent:
+            if parent in self._symlinks:
+                raise TarError('member %s lies beneath the symlink %s'
+                               % (name, parent))
+            parent = posixpath.dirname(parent)
+        if member.type != tarfile.DIRTYPE:
+            if name in self._names:
+                raise TarError('member %s appears twice' % name)
+            self._names.add(name)
+        if member.type == tarfile.SYMTYPE:
+            self._symlinks.add(name)
 
     def close(self):
         if self.error is None:

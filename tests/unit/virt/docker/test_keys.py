@@ -16,6 +16,7 @@ import os
 import stat
 
 from nova import context
+from nova import exception
 from nova import test
 from nova.tests.unit import fake_instance
 
@@ -37,6 +38,16 @@ class AuthorizedKeysTest(test.NoDBTestCase):
     def test_content(self):
         self.assertEqual(b'a b\nc d\n',
                          keys.authorized_keys('  a b\n\n\nc d  \n'))
+
+    def test_split_on_newlines_only(self):
+        self.assertEqual(b'a b\tc\nd e\n',
+                         keys.authorized_keys('a b\tc\r\nd e\r\n'))
+
+    def test_control_characters_refused(self):
+        for text in ('a b \x1b[2J', 'a b\x0cssh-rsa X', 'a\x00b',
+                     'a b\u2028c', 'a\x7f'):
+            self.assertRaises(exception.InvalidInput, keys.authorized_keys,
+                              text)
 
     def test_off_or_no_key_writes_nothing(self):
         self.assertEqual({}, self.keys.create(self.instance, False))

@@ -116,13 +116,16 @@ class SettingsTestCase(test.NoDBTestCase):
                       {'docker:cap_add': 'FLY'},
                       {'docker:cap_add': 'ALL'},
                       {'docker:cap_add': 'NET_ADMIN',
-                       'docker:cap_drop': 'NET_ADMIN'}):
+                       'docker:cap_drop': 'NET_ADMIN'},
+                      {'docker:pids_limit': '9' * 40},
+                      {'quota:cpu_quota': '9' * 40}):
             e = self.assertRaises(exception.InvalidInput, self.settings,
                                   specs)
             self.assertIn(sorted(specs)[0], str(e))
 
     def test_bad_image_values_are_image_unacceptable(self):
         for props in ({'docker_pids_limit': '-3'},
+                      {'docker_pids_limit': str(knobs.PIDS_MAX + 1)},
                       {'docker_cap_drop': 'NOPE'},
                       {'docker_read_only_root': '2'}):
             e = self.assertRaises(exception.ImageUnacceptable,

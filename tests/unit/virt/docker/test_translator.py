@@ -71,6 +71,21 @@ class TranslatorTestCase(test.NoDBTestCase):
         self.assertRaises(exception.ImageUnacceptable, translator.command,
                           _image(os_command_line="sh -c 'unterminated"))
 
+    def test_command_line_with_nul_or_too_long(self):
+        for line in ('sleep 1\x00; id',
+                     'sleep ' + '1 ' * translator.COMMAND_LINE_MAX):
+            self.assertRaises(exception.ImageUnacceptable, translator.command,
+                              _image(os_command_line=line))
+        line = 'echo ' + 'x' * (translator.COMMAND_LINE_MAX - 5)
+        self.assertEqual(2, len(translator.command(
+            _image(os_command_line=line))))
+
+    def test_environment_refuses_nul(self):
+        self.assertRaisesRegex(exception.InvalidInput, "'k'",
+                               translator.environment, {'k': 'a\x00b'})
+        self.assertEqual(['k=a\nb\x1b'],
+                         translator.environment({'k': 'a\nb\x1b'}))
+
     def test_env_name(self):
         self.assertEqual('A_B_C', translator.env_name('A-B.C'))
         self.assertEqual('_9lives', translator.env_name('9lives'))
@@ -81,6 +96,14 @@ class TranslatorTestCase(test.NoDBTestCase):
         self.assertEqual(['a_b=dash'],
                          translator.environment({'a.b': 'dot',
                                                  'a-b': 'dash'}))
+
+    def test_hostname_is_an_ascii_label(self):
+        for given, wanted in (('üé-x', 'ue-x'), ('a.b_c d', 'abcd'),
+                              ('-名前-', self.instance.name),
+                              ('-a' * 40, ('-a' * 40)[:63].strip('-'))):
+            self.instance.hostname = given
+            self.assertEqual(wanted, translator.hostname(self.instance),
+                             given)
 
     def test_hostname_falls_back_to_name_and_is_cut(self):
         self.instance.hostname = None

@@ -142,6 +142,22 @@ def test_layer_scanner_finds_escape(compress):
     assert 'escapes' in _scan(layer)
 
 
+def test_layer_scanner_finds_duplicates():
+    assert 'twice' in _scan(_tar(_file('a/b'), _file('a/b')))
+    directory = tarfile.TarInfo('d')
+    directory.type = tarfile.DIRTYPE
+    assert _scan(_tar((directory, None), (directory, None),
+                      _file('d/x'))) is None
+
+
+def test_layer_scanner_finds_members_beneath_symlinks():
+    error = _scan(_tar(_link('etc', '/etc'), _file('etc/cron.d/x')))
+    assert 'beneath the symlink etc' in error
+    error = _scan(_tar(_link('a/b', '../c'), _file('a/b/c/d')))
+    assert 'beneath the symlink a/b' in error
+    assert _scan(_tar(_link('ab', '/x'), _file('abc'))) is None
+
+
 def test_layer_scanner_finds_truncation():
     layer = gzip.compress(image_tarballs.layer_tar({'a': b'x' * 10000}))
     assert 'truncated' in _scan(layer[:-20])
