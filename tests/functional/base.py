@@ -151,6 +151,8 @@ class DockerFunctionalTestCase(
         warnings.filterwarnings('ignore', message=r'.*noload.*')
         self.flags(group='wsgi', api_paste_config=os.path.join(
             sys.prefix, 'etc', 'nova', 'api-paste.ini'))
+        # The driver registers [docker] when nova loads it, after this.
+        docker_conf.register_opts(test.CONF)
         self.flags(host_url=docker_url, stop_timeout=10, group='docker')
         self.flags(sync_power_state_interval=self.SYNC_POWER_STATE_INTERVAL)
         # A service's stop() runs its manager's graceful shutdown in a
