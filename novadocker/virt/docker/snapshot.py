@@ -14,6 +14,7 @@
 
 from nova.compute import task_states
 from oslo_log import log as logging
+from oslo_utils import excutils
 
 from novadocker.virt.docker.image import store
 from novadocker.virt.docker import streams
@@ -38,9 +39,14 @@ def take(context, instance, image_id, update_task_state, containers,
     snapshot = glance.get(context, image_id)
     update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
     containers.commit(instance, store.REPOSITORY, image_id)
-    update_task_state(task_state=task_states.IMAGE_UPLOADING,
-                      expected_state=task_states.IMAGE_PENDING_UPLOAD)
-    body = streams.IterReader(images.save(image_id))
-    glance.upload(context, image_id, image_metadata(snapshot), body)
+    try:
+        update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                          expected_state=task_states.IMAGE_PENDING_UPLOAD)
+        body = streams.IterReader(images.save(image_id))
+        glance.upload(context, image_id, image_metadata(snapshot), body)
+    except Exception:
+        # Nova deletes the Glance image; the committed one is ours.
+        with excutils.save_and_reraise_exception():
+            images.forget(image_id, instance)
     LOG.info('Uploaded snapshot %s (%d bytes)', image_id, body.bytes_read,
              instance=instance)

@@ -242,6 +242,18 @@ class ImageStore(object):
         """
         return self._client.get_image(image_ref(image_id))
 
+    def forget(self, image_id, instance=None):
+        """Remove the image we hold for Glance's ``image_id`` (a failed
+        snapshot's); one already gone is fine, others are logged.
+        """
+        try:
+            self._client.remove_image(image_ref(image_id))
+        except exception.DockerNotFound:
+            pass
+        except exception.DockerDriverException as e:
+            LOG.warning('Could not remove image %s: %s', image_ref(image_id),
+                        e, instance=instance)
+
     def _shared_file(self, image_id):
         directory = self._shared_directory
         if directory and os.path.basename(image_id) == image_id and \

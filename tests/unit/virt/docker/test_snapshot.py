@@ -18,10 +18,12 @@ reached Glance.
 """
 
 import types
+from unittest import mock
 
 from nova.compute import task_states
 import pytest
 
+from novadocker.virt.docker import exception
 from novadocker.virt.docker.image import store
 from novadocker.virt.docker import snapshot
 
@@ -59,6 +61,9 @@ class Fakes(object):
         for chunk in CHUNKS:
             self.journal.append(('chunk', chunk))
             yield chunk
+
+    def forget(self, image_id, instance=None):
+        self._step('forget', image_id)
 
     # Glance facade
     def get(self, context, image_id):
@@ -128,3 +133,37 @@ def test_failed_commit_uploads_nothing(fakes):
         _take(fakes)
     assert [e[0] for e in fakes.journal] == ['get', 'task', 'commit']
     assert fakes.uploaded is None
+
+
+@pytest.mark.parametrize('step', ['task', 'save', 'upload', 'upload-read'])
+def test_failure_after_the_commit_forgets_the_committed_image(fakes, step):
+    if step == 'task':
+        # The second task update (after the commit) fails.
+        update = _fail_second(fakes.update_task_state)
+    else:
+        fakes.fail, update = step, fakes.update_task_state
+    with pytest.raises(Injected):
+        snapshot.take('ctx', INSTANCE, IMAGE_ID, update, fakes, fakes, fakes)
+    assert fakes.journal[-1] == ('forget', IMAGE_ID)
+
+
+def _fail_second(update):
+    calls = []
+
+    def second_fails(task_state, expected_state=None):
+        calls.append(task_state)
+        if len(calls) == 2:
+            raise Injected('task')
+        return update(task_state, expected_state)
+    return second_fails
+
+
+def test_store_forget_removes_our_tag_and_tolerates_its_absence():
+    client = mock.Mock()
+    images = store.ImageStore(client, mock.Mock())
+    images.forget(IMAGE_ID)
+    client.remove_image.assert_called_once_with(store.image_ref(IMAGE_ID))
+    for error in (exception.DockerNotFound(what='image', reason='gone'),
+                  exception.DockerServerError(what='rm', reason='busy')):
+        client.remove_image.side_effect = error
+        images.forget(IMAGE_ID)
