@@ -36,7 +36,7 @@ def _containers(api, host):
             for name in c['Names']]
 
 
-def _image_tags(api, image_ids):
+def image_tags(api, image_ids):
     found = []
     for image_id in image_ids:
         try:
@@ -79,6 +79,6 @@ def _links(server_ids, port_ids):
 def of_host(api, host, instances_path, server_ids=(), image_ids=(),
             port_ids=()):
     """Everything left of ``host``'s servers (empty: nothing)."""
-    return (_containers(api, host) + _image_tags(api, image_ids) +
+    return (_containers(api, host) + image_tags(api, image_ids) +
             _files(instances_path) + _mounts(instances_path) +
             _links(server_ids, port_ids))

@@ -26,6 +26,7 @@ import base64
 import collections
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 
@@ -67,7 +68,7 @@ class _HostileTestCase(base.DockerFunctionalTestCase):
     def configure(self, docker_url):
         super().configure(docker_url)
         self.instances_path = tempfile.mkdtemp(prefix='nd-hostile-')
-        self.addCleanup(os.rmdir, self.instances_path)
+        self.addCleanup(shutil.rmtree, self.instances_path, True)
         self.flags(instances_path=self.instances_path)
         self.flags(inject_key=True, group='docker')
         # All of a test's servers live until its end.
