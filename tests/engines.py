@@ -1,0 +1,128 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Private Docker engines for tests that need a second host.
+
+``NOVADOCKER_ENGINE`` (set by tools/dev.sh) says which engine serves
+``$DOCKER_HOST``: ``system`` (Debian 12's Docker 20.10) or ``docker26``
+(Debian 13's Docker 26.1, from tools/engine.sh). :class:`PrivateEngine`
+starts another one, of either kind, in a directory of its own, and stops
+it and removes its directory at cleanup.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import docker
+import fixtures
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SYSTEM_DOCKERD = '/usr/sbin/dockerd'
+CONTAINERD_STORE = os.path.join(ROOT, 'tools', 'containerd-store.json')
+WAIT = 60
+
+
+def current():
+    """The kind of engine at ``$DOCKER_HOST``."""
+    return os.environ.get('NOVADOCKER_ENGINE') or 'system'
+
+
+def docker26_root():
+    """Where tools/engine.sh unpacked Docker 26.1 (fetching it once)."""
+    out = subprocess.run(['bash', os.path.join(ROOT, 'tools', 'engine.sh'),
+                          'docker26'], check=True, capture_output=True,
+                         text=True, timeout=600)
+    return out.stdout.strip().splitlines()[-1]
+
+
+class PrivateEngine(fixtures.Fixture):
+    """A dockerd of kind ``engine`` on a unix socket of its own; with
+    ``containerd_store`` (docker26 only) it keeps images in containerd's
+    image store. ``url`` and ``api`` are set once it answers."""
+
+    def __init__(self, engine, containerd_store=False):
+        super().__init__()
+        self.engine = engine
+        self.containerd_store = containerd_store
+
+    def _command(self, base):
+        env = dict(os.environ)
+        if self.engine == 'docker26':
+            root = docker26_root()
+            env['PATH'] = '%s/usr/sbin:%s/usr/bin:%s' % (root, root,
+                                                         env['PATH'])
+            dockerd = os.path.join(root, 'usr', 'sbin', 'dockerd')
+        elif self.engine == 'system':
+            dockerd = SYSTEM_DOCKERD
+        else:
+            raise ValueError('unknown engine %r' % self.engine)
+        args = [dockerd, '--data-root', os.path.join(base, 'data'),
+                '--exec-root', os.path.join(base, 'exec'),
+                '--pidfile', os.path.join(base, 'pid'),
+                '-H', self.url, '--bridge=none', '--iptables=false',
+                '--ip-masq=false']
+        if self.containerd_store:
+            args += ['--config-file', CONTAINERD_STORE]
+        return args, env
+
+    def _setUp(self):
+        # Short: containerd's socket lives under the exec root.
+        base = tempfile.mkdtemp(prefix='ndeng', dir='/tmp')
+        self.addCleanup(_remove, base)
+        self.url = 'unix://%s/docker.sock' % base
+        args, env = self._command(base)
+        log = open(os.path.join(base, 'dockerd.log'), 'w')
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                env=env)
+        self.addCleanup(_stop, proc)
+        self.api = _wait(self.url, proc, os.path.join(base, 'dockerd.log'))
+        self.addCleanup(self.api.close)
+
+
+def _wait(url, proc, log):
+    deadline = time.monotonic() + WAIT
+    while True:
+        try:
+            api = docker.APIClient(base_url=url, version='auto')
+            api.ping()
+            return api
+        except docker.errors.DockerException:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                with open(log) as f:
+                    tail = f.read()[-3000:]
+                raise RuntimeError('dockerd at %s did not start:\n%s'
+                                   % (url, tail))
+            time.sleep(0.5)
+
+
+def _stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def _remove(base):
+    # A stopped dockerd leaves no mounts; unmount whatever a killed one
+    # left behind before removing its directory.
+    with open('/proc/self/mounts') as f:
+        mounts = [line.split()[1] for line in f]
+    for mount in sorted((m for m in mounts if m.startswith(base + '/')),
+                        reverse=True):
+        subprocess.run(['umount', '-l', mount], check=False)
+    shutil.rmtree(base, ignore_errors=True)
