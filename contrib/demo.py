@@ -58,6 +58,8 @@ COMMAND = ('sh -c \'trap "exit 0" TERM; '
            'echo "hello from $(hostname): GREETING=$GREETING"; '
            'sleep 100000 & wait\'')
 GLANCE_NAME = 'Demo Busybox (saved)'
+# What COMMAND prints once it runs (with the server's metadata).
+GREETING_LINE = 'GREETING=hello from nova'
 
 
 def say(text=''):
@@ -130,10 +132,13 @@ class Demo(base.DockerFunctionalTestCase):
         step('Container labels: ' + ', '.join(
             '%s=%s' % kv for kv in sorted(info['Config']['Labels'].items())))
 
+        # ACTIVE means the container started, not that its command has
+        # written anything yet: wait (bounded) for the greeting itself.
         output = self.wait_for(
-            lambda: self.api.post_server_action(
-                server['id'], {'os-getConsoleOutput': {}})['output'],
-            timeout=10, what='console output')
+            lambda: (lambda text: text if GREETING_LINE in text else None)(
+                self.api.post_server_action(
+                    server['id'], {'os-getConsoleOutput': {}})['output']),
+            timeout=30, what='the greeting in the console output')
         step('Console output (nova console-log):')
         for line in output.splitlines():
             say('    | ' + line)
