@@ -109,6 +109,8 @@ start_dockerd() {
     local extra=()
     read -r -a extra <<< "$DOCKERD_ARGS"
     RUN_DIR=$(mktemp -d /tmp/novadocker-dev.XXXXXX)
+    # With --userns-remap the remapped root must traverse it to its data.
+    chmod 0711 "$RUN_DIR"
     export DOCKER_HOST=unix://$RUN_DIR/docker.sock
     env "${DOCKERD_ENV[@]}" \
         dockerd --data-root "$RUN_DIR/data" --exec-root "$RUN_DIR/exec" \
