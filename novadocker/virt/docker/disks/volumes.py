@@ -118,9 +118,16 @@ def classify(vol, fields, filesystems):
 def docker_mount(host_dir, container_path):
     """The container's view of the volumes directory: read-only itself,
     with every mount made below it later showing up inside.
+
+    Read-only only at the top: from Engine API 1.44 (Docker 25) a
+    read-only bind is recursively read-only unless ReadOnlyNonRecursive
+    says otherwise, which would make every volume read-only too. Older
+    engines ignore the field (their read-only binds never recurse).
     """
     return {'Type': 'bind', 'Source': host_dir, 'Target': container_path,
-            'ReadOnly': True, 'BindOptions': {'Propagation': 'rslave'}}
+            'ReadOnly': True,
+            'BindOptions': {'Propagation': 'rslave',
+                            'ReadOnlyNonRecursive': True}}
 
 
 def _refuse_unsupported(vol, encryption):

@@ -46,7 +46,8 @@ def last_used(info):
     """When an image was last tagged (used), or created."""
     stamp = (info.get('Metadata') or {}).get('LastTagTime')
     if not stamp or stamp.startswith(_NEVER[:10]):
-        stamp = info.get('Created')
+        # Engine API 1.44 and later leave out an unknown creation time.
+        stamp = info.get('Created') or _NEVER
     return timeutils.parse_isotime(stamp)
 
 

@@ -308,6 +308,9 @@ class ImageStore(object):
                 what='image load %s' % image_id,
                 reason=_('Docker answered before reading the whole image'))
         try:
+            # Re-tagging records the load as Metadata.LastTagTime, the
+            # image cache's "last used" (docker load's own tags do not).
+            self._client.tag(ref, REPOSITORY, image_id)
             loaded = self._client.inspect_image(ref)['Id']
         except exception.DockerNotFound as e:
             raise exception.DockerServerError(

@@ -98,3 +98,9 @@ def test_last_used_falls_back_to_created():
     info = {'Created': '2026-01-02T03:04:05.5Z',
             'Metadata': {'LastTagTime': '0001-01-01T00:00:00Z'}}
     assert cache.last_used(info).year == 2026
+
+
+def test_last_used_without_any_time_is_long_ago():
+    # API 1.44 and later leave out Created when the image has none.
+    info = {'Metadata': {'LastTagTime': '0001-01-01T00:00:00Z'}}
+    assert cache.last_used(info).year == 1

@@ -85,6 +85,8 @@ def _missing_until_loaded(http):
         {'status_code': 404, 'json': {'message': 'No such image'}},
         {'json': {'Id': LOADED,
                   'RepoTags': ['nova-image:' + IMAGE_ID]}}])
+    # The re-tag that records the load time for the image cache.
+    http.on('POST', '/images/nova-image:%s/tag' % IMAGE_ID, status_code=201)
 
 
 def _loaded_manifest(received):
@@ -158,8 +160,12 @@ def test_missing_image_streams_from_glance_named_by_its_id(http):
     ref = _store(api).ensure(None, None, _meta())
     assert ref == 'nova-image:' + IMAGE_ID
     assert api.downloads == 1
-    # docker load itself names the image; nothing is tagged afterwards.
+    # docker load itself names the image; the image is not tagged by ID
+    # afterwards, only re-tagged by name (for its LastTagTime).
     assert _loaded_manifest(received)[0]['RepoTags'] == [ref]
+    tag = http.calls('POST', '/images/%s/tag' % ref)[0]
+    assert tag.qs == {'repo': ['nova-image'], 'tag': [IMAGE_ID.lower()],
+                      'force': ['1']}
     assert b'busybox:latest' not in received['body']
     assert http.calls('POST', '/images/%s/tag' % LOADED) == []
 
@@ -167,6 +173,8 @@ def test_missing_image_streams_from_glance_named_by_its_id(http):
 def test_load_that_names_nothing_is_a_server_error(http):
     _missing(http, 'nova-image:' + IMAGE_ID)
     _received(http)
+    http.on('POST', '/images/nova-image:%s/tag' % IMAGE_ID, status_code=404,
+            json={'message': 'No such image'})
     with pytest.raises(docker_exception.DockerServerError,
                        match='has no image nova-image:'):
         _store(FakeImageAPI(TARBALL), by_name=False).ensure(None, None,
