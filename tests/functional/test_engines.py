@@ -19,6 +19,7 @@ store next to Debian 12's Docker 20.10, and Docker 20.10 next to Docker
 snapshots 20.10 -> 26.1 (both stores) and back.
 """
 
+import docker
 from nova.virt import node as nova_node
 from oslo_utils import uuidutils
 
@@ -108,12 +109,14 @@ class CrossEngineSnapshotTest(base.DockerFunctionalTestCase):
         back_id = self._snapshot(there, 'taken-on-other')
         back = self._boot_on(self.host, back_id)
         self.assertEqual('main\nother\n', self._read(self.docker, back))
-        for image_id in (there_id, back_id):
-            self.addCleanup(_untag, self.docker, store.image_ref(image_id))
+        self.addCleanup(self._forget, there_id, back_id)
 
-
-def _untag(api, ref):
-    try:
-        api.remove_image(ref)
-    except Exception:
-        pass
+    def _forget(self, *image_ids):
+        """Remove the snapshots' images from the main engine (the other
+        one goes away with its directory); their containers first."""
+        base.remove_containers(self.docker, self.host)
+        for image_id in image_ids:
+            try:
+                self.docker.remove_image(store.image_ref(image_id))
+            except docker.errors.NotFound:
+                pass
