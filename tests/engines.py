@@ -50,7 +50,8 @@ def docker26_root():
 class PrivateEngine(fixtures.Fixture):
     """A dockerd of kind ``engine`` on a unix socket of its own; with
     ``containerd_store`` (docker26 only) it keeps images in containerd's
-    image store. ``url`` and ``api`` are set once it answers."""
+    image store. ``url`` and ``api`` are set once it answers.
+    """
 
     def __init__(self, engine, containerd_store=False):
         super().__init__()

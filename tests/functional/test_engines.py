@@ -113,7 +113,8 @@ class CrossEngineSnapshotTest(base.DockerFunctionalTestCase):
 
     def _forget(self, *image_ids):
         """Remove the snapshots' images from the main engine (the other
-        one goes away with its directory); their containers first."""
+        one goes away with its directory); their containers first.
+        """
         base.remove_containers(self.docker, self.host)
         for image_id in image_ids:
             try:
