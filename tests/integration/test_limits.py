@@ -26,6 +26,7 @@ import pytest
 
 from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker import exception as docker_exception
+from novadocker.virt.docker import hostinfo
 from novadocker.virt.docker import knobs
 from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
@@ -51,7 +52,7 @@ def _create(engine, command, specs=None, vcpus=1, memory_mb=64,
     instance = objects.Instance(uuid=str(uuid.uuid4()), hostname='lim',
                                 display_name='lim', metadata={},
                                 flavor=flavor, id=1)
-    storage = knobs.storage_of(client.info())
+    storage = hostinfo.storage_of(client.info())
     settings = knobs.settings(flavor, 'img', {}, 2048, privileged, storage)
     image_meta = objects.ImageMeta.from_dict({
         'id': str(uuid.uuid4()), 'properties': {}})
@@ -145,7 +146,7 @@ def test_fork_bomb_stops_at_pids_limit(engine, docker_api):
 
 def test_root_disk_limit_docker_refuses_what_we_refuse(engine, docker_api):
     client, host, image = engine
-    driver, backing = knobs.storage_of(client.info())
+    driver, backing = hostinfo.storage_of(client.info())
     assert not knobs.root_disk_supported(driver, backing)
     # Docker's own answer on this host, had we asked it.
     args = dict(image=image, name='nova-%s' % uuid.uuid4(),
