@@ -16,7 +16,10 @@ Only images tagged ``nova-image:<glance id>`` are considered: those the
 driver loaded from Glance or committed for a snapshot. Each pass re-tags
 the images that instances use, so Docker's ``Metadata.LastTagTime`` (set
 on load, commit and re-tag) tells when an image was last known in use, as
-the libvirt driver's cache touches its base files. A tag is
+the libvirt driver's cache touches its base files. The containerd image
+store does not move LastTagTime when the tag already points at the image,
+so the cache also remembers when its own passes saw each image in use,
+and counts the later of the two. A tag is
 removed when no instance of this host uses its Glance image and it was
 last used longer ago than nova's ``[image_cache]
 remove_unused_original_minimum_age_seconds``. Removing the tag deletes the
@@ -61,6 +64,11 @@ class ImageCache(object):
         self._client = client
         self._enabled = enabled
         self._min_age = min_age
+        # Glance id -> when a pass last saw the image in use. The
+        # containerd image store keeps LastTagTime when a tag is set again
+        # on the same image, so there the touch records nothing; this
+        # keeps the last use known for as long as nova-compute runs.
+        self._seen_in_use = {}
 
     def cached(self):
         """Glance ids of the images we hold."""
@@ -76,7 +84,9 @@ class ImageCache(object):
         in_use = {i.image_ref for i in all_instances if i.image_ref}
         min_age = self._min_age
         cached = self.cached()
+        now = timeutils.utcnow(with_timezone=True)
         for image_id in sorted(cached & in_use):
+            self._seen_in_use[image_id] = now
             self._touch(image_id)
         removed = []
         for image_id in sorted(cached - in_use):
@@ -98,7 +108,11 @@ class ImageCache(object):
         ref = store.image_ref(image_id)
         try:
             info = self._client.inspect_image(ref)
-            age = timeutils.delta_seconds(last_used(info), timeutils.utcnow(
+            used = last_used(info)
+            seen = self._seen_in_use.get(image_id)
+            if seen is not None and seen > used:
+                used = seen
+            age = timeutils.delta_seconds(used, timeutils.utcnow(
                 with_timezone=True))
             if age < min_age:
                 LOG.debug('Image %s unused for %d s; kept', image_id, age)
@@ -109,5 +123,6 @@ class ImageCache(object):
         except exception.DockerConflict:
             LOG.debug('Image %s is used by a container; kept', image_id)
             return False
+        self._seen_in_use.pop(image_id, None)
         LOG.info('Removed unused image %s (%s)', image_id, info['Id'])
         return True

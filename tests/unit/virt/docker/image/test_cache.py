@@ -81,6 +81,20 @@ def test_prunes_only_old_unused_images_of_ours(http):
         '/v1.41/images/nova-image:%s/tag' % USED]
 
 
+def test_last_use_seen_by_a_pass_counts_where_the_tag_time_stays(http):
+    # The containerd image store keeps LastTagTime (7200 s ago here) when
+    # the touch re-tags an image; the pass that saw USED in use counts.
+    _docker(http)
+    c = _cache()
+    assert c.prune([_Instance(USED)]) == [OLD]
+    # Unused from now on: kept for min_age from the pass that saw it used.
+    assert USED not in c.prune([])
+    deleted = {r.path.split('/')[-1] for r in http.calls('DELETE')}
+    assert 'nova-image:' + USED not in deleted
+    # A cache that never saw it in use goes by the tag time alone.
+    assert USED in _cache().prune([])
+
+
 def test_min_age_is_honoured(http):
     _docker(http)
     assert _cache(min_age=10 ** 5).prune([]) == []
