@@ -81,6 +81,11 @@ class DockerDriver(driver.ComputeDriver):
         supports_migrate_to_same_host=True,
         supports_attach_interface=True,
         supports_multiattach=False,
+        # Volume tags name the directory a volume is mounted at
+        # (disks/volumes.py).
+        supports_device_tagging=True,
+        supports_tagged_attach_volume=True,
+        supports_extend_volume=True,
         supports_trusted_certs=False,
         supports_image_type_raw=True,
     )
