@@ -127,7 +127,9 @@ class ConfigDriveTest(_FilesTestCase):
         # No user data, key pair, metadata or request: no drive, no files.
         plain = self._boot()
         self.assertIsNone(self._mount(plain, DRIVE))
-        self.assertFalse(os.path.exists(self._instance_dir(plain)))
+        # (The instance directory holds the volumes directory that every
+        # container gets, doc/volumes.rst.)
+        self.assertEqual(['volumes'], os.listdir(self._instance_dir(plain)))
         self.assertEqual('', self.api.get_server(plain['id'])[
             'config_drive'])
 

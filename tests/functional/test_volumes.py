@@ -192,6 +192,15 @@ class VolumeAttachTest(_VolumeBase):
         self.assertIn(path, self.mounts(server))
         self.detach(server, vol_id)
 
+    def test_multiattach_volume_is_refused(self):
+        server = self.boot(self.image['id'], self.flavor)
+        self.api.microversion = '2.60'
+        vol_id = self.cinder.MULTIATTACH_VOL
+        self.assertRaises(client.OpenStackApiException, self.attach,
+                          server, vol_id)
+        self.assertNotIn(vol_id, self.attached(server))
+        self.assertEqual([], os.listdir(self.host_dir(server)))
+
     def test_boot_from_volume_is_refused(self):
         vol_id, _device = self.volume()
         body = self._build_server(image_uuid='', flavor_id=self.flavor,
@@ -244,6 +253,12 @@ class VolumeBootTest(_VolumeBase):
         kept()
         server = self._confirm_resize(server)
         kept()
+        # Nova's generic rebuild: volumes detached, container replaced,
+        # volumes attached again (the ephemeral disk is made anew).
+        server = self._rebuild_server(server, self.image['id'])
+        self.assertEqual('1\n2\n', self.ok(
+            server, 'cat', '/volumes/db/f', logs + '/f'))
+        self.assertIn('/ephemeral0', self.mounts(server))
 
         instance = self.instance(server)
         self._delete_server(server)

@@ -115,3 +115,12 @@ def test_ephemeral_is_ext4_of_the_flavor_size(servers, booted):
                                  'ephemeral', 'eph0'))
     assert 0.9 * 1024 ** 3 < fs.f_blocks * fs.f_frsize <= 1024 ** 3
     assert 'ext4' in servers.ok(inst, 'grep', '/ephemeral0', '/proc/mounts')
+
+
+def test_snapshot_layer_holds_no_disk_contents(servers, booted):
+    # A snapshot is ``docker commit`` of the container's own layer: the
+    # files written to the volume and the ephemeral disk are not in it.
+    inst, _bdi = booted
+    changed = [c['Path'] for c in servers.api.diff(servers.container(inst))]
+    assert not [p for p in changed
+                if p.startswith(('/volumes/', '/ephemeral0/'))], changed

@@ -258,3 +258,12 @@ def _extend_while_written(servers, device):
         lambda: not servers.api.exec_inspect(exec_id)['Running'], 30)
     assert servers.api.exec_inspect(exec_id)['ExitCode'] == 0
     assert servers.ok(inst, 'tail', '-n', '1', '/volumes/vdb/log') == '299\n'
+
+
+def test_connector_comes_from_os_brick(servers):
+    # Through os-brick's real privsep daemon: what Cinder gets to export a
+    # volume to this host.
+    props = servers.driver.get_volume_connector(None)
+    assert props['host'] == support.CONF.host
+    assert props['multipath'] is False
+    assert {'ip', 'platform', 'os_type'} <= set(props)
