@@ -19,5 +19,6 @@ from tests.integration.network_support import bridge  # noqa: F401
 from tests.integration.network_support import env  # noqa: F401
 # The volume tests' fixtures (real privsep daemons, loop devices); see
 # volume_support.py.
+from tests.integration.volume_support import private_engine  # noqa: F401
 from tests.integration.volume_support import servers  # noqa: F401
 from tests.integration.volume_support import vol_env  # noqa: F401

@@ -86,16 +86,6 @@ def test_host_boot_remounts_everything(servers, booted):
         driver.detach_volume(None, info, inst, '/dev/vdc')
 
 
-def test_engine_restart_keeps_disks(servers, booted):
-    """dockerd restarts (without live restore): the container stops, the
-    host mounts stay, a start shows them again.
-    """
-    inst, bdi = booted
-    servers.api.kill(servers.container(inst))
-    servers.driver.resume_state_on_host_boot(None, inst, [], None, bdi)
-    _assert_kept(servers, inst)
-
-
 def test_delete_removes_everything(servers, booted):
     inst, bdi = booted
     servers.driver.destroy(None, inst, [], bdi)
@@ -124,3 +114,33 @@ def test_snapshot_layer_holds_no_disk_contents(servers, booted):
     changed = [c['Path'] for c in servers.api.diff(servers.container(inst))]
     assert not [p for p in changed
                 if p.startswith(('/volumes/', '/ephemeral0/'))], changed
+
+
+def test_real_engine_restart_keeps_disks(private_engine, vol_env):
+    # dockerd really restarts (a private one): the container stops with
+    # it; the host's mounts stay, and starting the instance shows them.
+    api = private_engine.start()
+    image = support.images.ensure_busybox(api)
+    support.CONF.set_override('host_url', private_engine.url,
+                              group='docker')
+    servers = support.Servers(api, image)
+    with support.loop_device(str(vol_env)) as device:
+        info = support.connection_info(device)
+        bdi = support.block_device_info([(info, '/dev/vdb')], 1)
+        inst = servers.boot(volumes=[(info, '/dev/vdb')], ephemeral_gb=1)
+        try:
+            servers.ok(inst, 'sh', '-c', 'echo v > /volumes/vdb/f && '
+                       'echo e > /ephemeral0/f')
+            private_engine.stop()
+            api = private_engine.start()
+            servers.api = api
+            assert not api.inspect_container(
+                servers.container(inst))['State']['Running']
+            servers.driver = support.docker_driver.DockerDriver(
+                support.network_support.virtapi())
+            servers.driver.resume_state_on_host_boot(None, inst, [], None,
+                                                     bdi)
+            _assert_kept(servers, inst)
+        finally:
+            servers.driver.destroy(None, inst, [], bdi)
+        assert support.leftovers(inst) == []

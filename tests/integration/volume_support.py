@@ -17,17 +17,21 @@ wired to the real privsep daemons, and checks of what is left behind.
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
+import docker
 import nova.conf
 from nova import objects
 import pytest
 
 from novadocker.virt.docker.disks import mountinfo
 from novadocker.virt.docker import driver as docker_driver
+from tests import images  # noqa: F401  (the tests' image helpers)
 from tests.integration import network_support
 
 CONF = nova.conf.CONF
@@ -196,3 +200,60 @@ def servers(vol_env, docker_api, busybox_image):
 
 
 objects.register_all()
+
+
+class PrivateEngine(object):
+    """A dockerd of this test's own, which the test may restart."""
+
+    def __init__(self, base):
+        self.base = base
+        self.url = 'unix://%s/docker.sock' % base
+        self.proc = None
+
+    def start(self):
+        log = open(os.path.join(self.base, 'dockerd.log'), 'a')
+        self.proc = subprocess.Popen(
+            ['dockerd', '--data-root', os.path.join(self.base, 'data'),
+             '--exec-root', os.path.join(self.base, 'exec'),
+             '--pidfile', os.path.join(self.base, 'pid'), '-H', self.url,
+             '--bridge=none', '--iptables=false', '--ip-masq=false'],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        found = []
+        wait_until(lambda: self._answers(found), 60)
+        return found[0]
+
+    def _answers(self, found):
+        assert self.proc.poll() is None, 'dockerd exited'
+        try:
+            api = docker.APIClient(base_url=self.url, version='auto')
+            api.ping()
+        except Exception:
+            # Not listening yet, whatever the client makes of that.
+            return False
+        found.append(api)
+        return True
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def private_engine(vol_env):
+    base = tempfile.mkdtemp(prefix='ndvol', dir='/tmp')
+    engine = PrivateEngine(base)
+    try:
+        yield engine
+    finally:
+        if engine.proc and engine.proc.poll() is None:
+            engine.stop()
+        for target in sorted((m.target for m in mountinfo.mounts()
+                              if m.target.startswith(base + '/')),
+                             reverse=True):
+            run('umount', '-l', target, check=False)
+        shutil.rmtree(base, ignore_errors=True)
