@@ -73,5 +73,7 @@ class NamesTest(test.NoDBTestCase):
     def test_docker_mount_is_read_only_rslave(self):
         self.assertEqual(
             {'Type': 'bind', 'Source': '/i/u/volumes', 'Target': '/volumes',
-             'ReadOnly': True, 'BindOptions': {'Propagation': 'rslave'}},
+             'ReadOnly': True,
+             'BindOptions': {'Propagation': 'rslave',
+                             'ReadOnlyNonRecursive': True}},
             volumes.docker_mount('/i/u/volumes', '/volumes'))
