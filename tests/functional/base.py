@@ -126,7 +126,7 @@ class DockerFunctionalTestCase(
     SYNC_POWER_STATE_INTERVAL = 3600
 
     def setUp(self):
-        url = docker_host()
+        url = self.engine_url()
         super().setUp()
         self.configure(url)
         self.docker = self._connect(url)
@@ -135,6 +135,12 @@ class DockerFunctionalTestCase(
         remove_containers(self.docker, self.host)
         self.addCleanup(remove_containers, self.docker, self.host)
         self._start_services()
+
+    def engine_url(self):
+        """The engine the test runs against: ``$DOCKER_HOST``; override
+        to use another (called before nova's test setup).
+        """
+        return docker_host()
 
     def configure(self, docker_url):
         """nova.conf for the services; override (calling this first) to set
