@@ -309,10 +309,6 @@ class DockerClient(object):
         return self._call('container commit %s' % ref, 'commit', ref,
                           repository=repository, tag=tag)
 
-    def update_container(self, ref, **limits):
-        return self._call('container update %s' % ref, 'update_container',
-                          ref, **limits)
-
     def update_resources(self, ref, resources):
         """``docker update`` with Engine API field names (``Memory``,
         ``NanoCpus``, ``PidsLimit``...): the SDK's update_container cannot

@@ -31,7 +31,6 @@ from nova import exception
 from nova.i18n import _
 from nova.virt import configdrive as nova_configdrive
 from oslo_log import log as logging
-from oslo_utils import excutils
 
 from novadocker.virt.docker import instancefiles
 
@@ -98,17 +97,14 @@ class ConfigDrives(object):
     def create(self, instance, injected_files, admin_password,
                network_info):
         """Render the instance's config drive when it gets one; returns the
-        host directory, or None. Leaves nothing behind when it fails.
+        host directory, or None. :meth:`remove` removes what a failure
+        left.
         """
         if not wanted(instance):
             return None
         root = self._files.create(instance.uuid, DIR_NAME, DIR_MODE)
-        try:
-            render(root, metadata_items(instance, injected_files,
-                                        admin_password, network_info))
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self.remove(instance)
+        render(root, metadata_items(instance, injected_files,
+                                    admin_password, network_info))
         # What the API shows: this instance has a config drive.
         instance.config_drive = 'True'
         LOG.debug('Rendered the config drive in %s', root,

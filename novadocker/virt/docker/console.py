@@ -362,8 +362,3 @@ class Consoles(object):
             self._stopped = True
         for endpoint in endpoints:
             self._close(endpoint)
-
-    def ports(self):
-        """``{instance uuid: port}`` of the open endpoints."""
-        with self._lock:
-            return {uuid: ep.port for uuid, ep in self._endpoints.items()}

@@ -16,6 +16,8 @@ Every operation first makes sure the container carries our labels, so a
 container that Nova did not create here is never touched.
 """
 
+import contextlib
+
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
@@ -29,10 +31,58 @@ LOG = logging.getLogger(__name__)
 KILL_WAIT = 60
 
 
+class NotOurs(Exception):
+    """A container with the name we want exists, without our labels."""
+
+
+def inspect_owned(client, name, wanted, instance, what):
+    """``docker inspect`` of the container ``name``, or None when there is
+    none. One that lacks any of the ``wanted`` labels is not ``what`` we
+    made: it is logged, never touched, and raises :class:`NotOurs`.
+    """
+    try:
+        info = client.inspect_container(name)
+    except exception.DockerNotFound:
+        return None
+    found = info['Config'].get('Labels') or {}
+    if any(found.get(k) != v for k, v in wanted.items()):
+        LOG.warning('Container %s exists but is not %s; leaving it alone',
+                    name, what, instance=instance)
+        raise NotOurs(name)
+    return info
+
+
+def remove_owned(client, info, instance):
+    """Remove the container ``info`` (from :func:`inspect_owned`) shows;
+    False when it was gone already.
+    """
+    try:
+        client.remove_container(info['Id'])
+    except exception.DockerNotFound:
+        return False
+    LOG.debug('Removed container %s', info['Id'], instance=instance)
+    return True
+
+
 class Containers(object):
     def __init__(self, client, host):
         self._client = client
         self._host = host
+        self._watchers = []
+
+    def watch(self, changed):
+        """Call ``changed()`` after each change this host makes to a
+        container's state (so that a cache of states can drop its pass).
+        """
+        self._watchers.append(changed)
+
+    @contextlib.contextmanager
+    def _changing(self):
+        try:
+            yield
+        finally:
+            for changed in self._watchers:
+                changed()
 
     def list(self, **filters):
         """Summaries of all our instances' containers on this host that
@@ -49,59 +99,53 @@ class Containers(object):
 
         Raises InstanceNotFound when it is missing or not ours.
         """
-        name = translator.container_name(instance.uuid)
+        wanted = labels.owner_labels(self._host)
+        wanted[labels.LABEL_UUID] = instance.uuid
         try:
-            info = self._client.inspect_container(name)
-        except exception.DockerNotFound:
-            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
-        found = info['Config'].get('Labels') or {}
-        expected = labels.owner_labels(self._host)
-        expected[labels.LABEL_UUID] = instance.uuid
-        if any(found.get(k) != v for k, v in expected.items()):
-            LOG.warning('Container %s exists but was not created by this '
-                        'compute host; leaving it alone', name,
-                        instance=instance)
+            info = inspect_owned(
+                self._client, translator.container_name(instance.uuid),
+                wanted, instance, 'created by this compute host')
+        except NotOurs:
+            info = None
+        if info is None:
             raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
         return info
 
-    def state(self, instance):
-        return self.inspect(instance)['State']
-
-    def create(self, instance, args):
-        return self._client.create_container(**args)['Id']
+    def create(self, args):
+        """``docker create`` with ``translator.container_args``."""
+        with self._changing():
+            return self._client.create_container(**args)['Id']
 
     def remove(self, instance):
         """Remove the container; True if there was one to remove."""
         try:
-            container_id = self.inspect(instance)['Id']
+            info = self.inspect(instance)
         except nova_exception.InstanceNotFound:
             return False
-        try:
-            self._client.remove_container(container_id)
-        except exception.DockerNotFound:
-            return False
-        LOG.debug('Removed container %s', container_id, instance=instance)
-        return True
+        with self._changing():
+            return remove_owned(self._client, info, instance)
 
     def start(self, instance):
         info = self.inspect(instance)
-        if info['State'].get('Paused'):
-            self._client.unpause(info['Id'])
-        elif not info['State'].get('Running'):
-            self._client.start(info['Id'])
+        with self._changing():
+            if info['State'].get('Paused'):
+                self._client.unpause(info['Id'])
+            elif not info['State'].get('Running'):
+                self._client.start(info['Id'])
 
     def stop(self, instance, timeout):
         """Stop: SIGTERM, then SIGKILL after ``timeout`` (0: at once)."""
         info = self.inspect(instance)
         if not info['State'].get('Running'):
             return
-        if info['State'].get('Paused'):
-            self._client.unpause(info['Id'])
-        if timeout:
-            self._client.stop(info['Id'], timeout=timeout)
-        else:
-            self._client.kill(info['Id'])
-            self._client.wait(info['Id'], timeout=KILL_WAIT)
+        with self._changing():
+            if info['State'].get('Paused'):
+                self._client.unpause(info['Id'])
+            if timeout:
+                self._client.stop(info['Id'], timeout=timeout)
+            else:
+                self._client.kill(info['Id'])
+                self._client.wait(info['Id'], timeout=KILL_WAIT)
 
     def signal(self, instance, signal):
         """Send ``signal`` to the main process of the running container."""
@@ -113,10 +157,14 @@ class Containers(object):
                  instance=instance)
 
     def pause(self, instance):
-        self._client.pause(self.inspect(instance)['Id'])
+        container_id = self.inspect(instance)['Id']
+        with self._changing():
+            self._client.pause(container_id)
 
     def unpause(self, instance):
-        self._client.unpause(self.inspect(instance)['Id'])
+        container_id = self.inspect(instance)['Id']
+        with self._changing():
+            self._client.unpause(container_id)
 
     def logs(self, instance, max_bytes):
         """The newest ``max_bytes`` of the container's stdout and stderr."""

@@ -27,7 +27,6 @@ from nova.image import glance as nova_glance
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
-from oslo_utils import excutils
 
 from novadocker import conf as docker_conf
 from novadocker.virt.docker import client as docker_client
@@ -49,6 +48,7 @@ from novadocker.virt.docker.network import vifwait
 from novadocker.virt.docker.network import wiring
 from novadocker.virt.docker import password
 from novadocker.virt.docker import resize
+from novadocker.virt.docker import rollback
 from novadocker.virt.docker import snapshot as docker_snapshot
 from novadocker.virt.docker import statecache
 from novadocker.virt.docker import states
@@ -67,7 +67,7 @@ def _not_ready_when_unreachable():
     try:
         yield
     except docker_exception.DockerUnreachable as e:
-        LOG.warning('%s', e)
+        LOG.warning('Docker is not ready for nova yet: %s', e)
         raise exception.VirtDriverNotReady() from e
 
 
@@ -90,7 +90,7 @@ class DockerDriver(driver.ComputeDriver):
         supports_image_type_raw=True,
     )
 
-    def __init__(self, virtapi, read_only=False):
+    def __init__(self, virtapi):
         super(DockerDriver, self).__init__(virtapi)
         self._client = docker_client.DockerClient.from_conf(CONF)
         LOG.info('Docker driver for host %s, engine at %s', CONF.host,
@@ -116,6 +116,8 @@ class DockerDriver(driver.ComputeDriver):
                                                  self._client, CONF)
         self._states = statecache.StateCache(
             self._client, self._containers, CONF.docker.state_cache_seconds)
+        # The driver's own power operations end the cache's current pass.
+        self._containers.watch(self._states.invalidate)
         self._diagnostics = diagnostics.Diagnostics(
             self._client, self._containers, CONF.docker.config_drive_path)
         self._disks = instancedisks.InstanceDisks.from_conf(
@@ -255,23 +257,23 @@ class DockerDriver(driver.ComputeDriver):
             CONF.docker.pids_limit,
             knobs=self._knobs(instance, image_meta, props),
             tty=knobs.tty(instance.flavor, image_meta.id, props))
-        args = translator.add_mounts(args, self._disks.create(
-            context, instance, block_device_info))
-        try:
+        with rollback.Rollback(instance) as undo:
+            # Each resource's removal is registered before it is made, and
+            # runs once if the build fails (rollback.py).
+            args = translator.add_mounts(args, self._disks.create(
+                context, instance, block_device_info))
+            undo.add(self._disks.remove, context, instance, block_device_info)
+            undo.add(self._files.remove, instance)
             args = translator.with_mounts(args, self._files.create(
                 instance, injected_files, admin_password, network_info,
                 CONF.docker.config_drive_path, CONF.docker.inject_key))
             if network_info:
+                undo.add(self._network.teardown, instance, network_info)
                 args = self._plug_network(instance, network_info, args)
-            self._containers.create(instance, args)
+            undo.add(self._containers.remove, instance)
+            self._containers.create(args)
             if power_on:
                 self._containers.start(instance)
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self._containers.remove(instance)
-                self._network.teardown(instance, network_info)
-                self._files.remove(instance)
-                self._disks.remove(context, instance, block_device_info)
         LOG.info('Spawned container %s', args['name'], instance=instance)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
@@ -370,9 +372,9 @@ class DockerDriver(driver.ComputeDriver):
                                    flavor, network_info,
                                    block_device_info=None,
                                    timeout=0, retry_interval=0):
-        resize.check_same_host(instance, dest,
+        resize.check_same_host(dest,
                                (CONF.my_ip, self._host))
-        resize.check_flavors(instance, instance.flavor, flavor)
+        resize.check_flavors(instance.flavor, flavor)
         self._disks.check_resize(instance, flavor)
         self._containers.stop(instance, timeout)
         return '{}'
@@ -455,8 +457,8 @@ class DockerDriver(driver.ComputeDriver):
         except exception.InterfaceAttachFailed:
             raise
         except Exception as e:
-            LOG.error('Attaching port %s failed: %s', vif['id'], e,
-                      instance=instance)
+            LOG.exception('Attaching port %s failed: %s', vif['id'], e,
+                          instance=instance)
             raise wiring.attach_failed(instance) from e
 
     def detach_interface(self, context, instance, vif):

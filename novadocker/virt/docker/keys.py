@@ -25,7 +25,6 @@ import unicodedata
 from nova import exception
 from nova.i18n import _
 from oslo_log import log as logging
-from oslo_utils import excutils
 
 from novadocker.virt.docker import instancefiles
 
@@ -71,13 +70,9 @@ class AuthorizedKeys(object):
         if not inject or not instance.key_data:
             return {}
         path = self._files.create(instance.uuid, DIR_NAME, DIR_MODE)
-        try:
-            target = '%s/%s' % (path, FILE_NAME)
-            instancefiles.write_file(
-                target, authorized_keys(instance.key_data), FILE_MODE)
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self.remove(instance)
+        target = '%s/%s' % (path, FILE_NAME)
+        instancefiles.write_file(
+            target, authorized_keys(instance.key_data), FILE_MODE)
         LOG.debug('Key pair %s goes to %s', instance.key_name, TARGET,
                   instance=instance)
         return {TARGET: target}

@@ -77,48 +77,46 @@ _SIZE_DRIVERS = frozenset(('btrfs', 'zfs', 'devicemapper', 'windowsfilter'))
 _OVERLAY_SIZE_FS = 'xfs'
 
 
-class _Flavor(object):
-    """Reads and checks one flavor's extra specs."""
+class _Values(object):
+    """Reads and checks one set of values: a flavor's extra specs or an
+    image's custom properties. ``error(key, value, reason)`` is the
+    exception a bad value raises.
+    """
 
-    def __init__(self, flavor):
-        self.specs = flavor.extra_specs or {}
+    def __init__(self, values, error):
+        self.values = values or {}
+        self._error = error
 
     def fail(self, key, reason):
-        raise exception.InvalidInput(
+        raise self._error(key, self.values.get(key), reason)
+
+    def int(self, key, low, high=None):
+        return _int(self.values, key, low, high, self.fail)
+
+    def bool(self, key):
+        return _bool(self.values, key, self.fail)
+
+    def caps(self, key, allow_all):
+        return _caps(self.values, key, allow_all, self.fail)
+
+
+def _flavor(flavor):
+    """A flavor's extra specs: a bad one is the operator's InvalidInput."""
+    def error(key, value, reason):
+        return exception.InvalidInput(
             reason=_('flavor extra spec %(key)s=%(value)r: %(reason)s') % {
-                'key': key, 'value': self.specs.get(key), 'reason': reason})
-
-    def int(self, key, low, high=None):
-        return _int(self.specs, key, low, high, self.fail)
-
-    def bool(self, key):
-        return _bool(self.specs, key, self.fail)
-
-    def caps(self, key, allow_all):
-        return _caps(self.specs, key, allow_all, self.fail)
+                'key': key, 'value': value, 'reason': reason})
+    return _Values(flavor.extra_specs, error)
 
 
-class _Image(object):
-    """Reads and checks one image's custom properties."""
-
-    def __init__(self, image_id, properties):
-        self.image_id = image_id
-        self.props = properties or {}
-
-    def fail(self, key, reason):
-        raise exception.ImageUnacceptable(
-            image_id=self.image_id,
+def _image(image_id, properties):
+    """An image's properties: a bad one makes the image unacceptable."""
+    def error(key, value, reason):
+        return exception.ImageUnacceptable(
+            image_id=image_id,
             reason=_('image property %(key)s=%(value)r: %(reason)s') % {
-                'key': key, 'value': self.props.get(key), 'reason': reason})
-
-    def int(self, key, low, high=None):
-        return _int(self.props, key, low, high, self.fail)
-
-    def bool(self, key):
-        return _bool(self.props, key, self.fail)
-
-    def caps(self, key, allow_all):
-        return _caps(self.props, key, allow_all, self.fail)
+                'key': key, 'value': value, 'reason': reason})
+    return _Values(properties, error)
 
 
 def _int(values, key, low, high, fail):
@@ -178,13 +176,13 @@ def tty(flavor, image_id, properties):
     """Whether the flavor (``docker:tty``) or the image (``docker_tty``)
     asks for a TTY.
     """
-    return bool(_Flavor(flavor).bool(names.TTY) or
-                _Image(image_id, properties).bool(names.IMG_TTY))
+    return bool(_flavor(flavor).bool(names.TTY) or
+                _image(image_id, properties).bool(names.IMG_TTY))
 
 
 def wants_root_disk_limit(flavor):
     """Whether :func:`settings` needs the host's storage facts."""
-    return bool(_Flavor(flavor).bool(names.ROOT_DISK_LIMIT))
+    return bool(_flavor(flavor).bool(names.ROOT_DISK_LIMIT))
 
 
 def _cpu(flavor, specs):
@@ -251,8 +249,8 @@ def resources(flavor, image_properties, default_pids_limit, image_id=None):
     """The settings ``docker update`` can change on an existing container:
     CPU, swap and pids limits (merged over ``translator.host_config``).
     """
-    specs = _Flavor(flavor)
-    image = _Image(image_id, image_properties)
+    specs = _flavor(flavor)
+    image = _image(image_id, image_properties)
     out = _cpu(flavor, specs)
     if flavor.swap:
         # Docker's limit is memory plus swap.
@@ -284,8 +282,8 @@ def settings(flavor, image_id, image_properties, default_pids_limit,
     ``storage`` is ``(storage driver, backing file system)`` of the host's
     Docker engine, needed only when :func:`wants_root_disk_limit`.
     """
-    specs = _Flavor(flavor)
-    image = _Image(image_id, image_properties)
+    specs = _flavor(flavor)
+    image = _image(image_id, image_properties)
     out = resources(flavor, image_properties, default_pids_limit, image_id)
     out.update(_root_disk(flavor, specs, storage))
 

@@ -14,10 +14,10 @@
 config drive (configdrive.py) and root's authorized_keys (keys.py).
 
 They are written once at spawn, under the instance's directory
-(instancefiles.py), and removed with the instance.
+(instancefiles.py), and removed with the instance by :meth:`remove`, which
+also removes what a failed :meth:`create` left (the build's rollback calls
+it, see rollback.py).
 """
-
-from oslo_utils import excutils
 
 from novadocker.virt.docker import configdrive
 from novadocker.virt.docker import instancefiles
@@ -33,18 +33,14 @@ class RenderedFiles(object):
     def create(self, instance, injected_files, admin_password, network_info,
                config_drive_path, inject_key):
         """Render the files; returns ``{path in the container: path on the
-        host}``. Nothing is left behind when rendering fails.
+        host}``.
         """
         mounts = {}
-        try:
-            drive = self._config_drives.create(
-                instance, injected_files, admin_password, network_info)
-            if drive:
-                mounts[config_drive_path] = drive
-            mounts.update(self._keys.create(instance, inject_key))
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self.remove(instance)
+        drive = self._config_drives.create(
+            instance, injected_files, admin_password, network_info)
+        if drive:
+            mounts[config_drive_path] = drive
+        mounts.update(self._keys.create(instance, inject_key))
         return mounts
 
     def remove(self, instance):

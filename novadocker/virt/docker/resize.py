@@ -45,7 +45,7 @@ _UPDATE_FIELDS = {
 }
 
 
-def check_same_host(instance, dest, local_addresses):
+def check_same_host(dest, local_addresses):
     """Refuse (rolling the instance back) a migration to another host."""
     if dest not in local_addresses:
         raise exception.InstanceFaultRollback(
@@ -54,7 +54,7 @@ def check_same_host(instance, dest, local_addresses):
                          '(a container cannot move to %s)') % dest))
 
 
-def check_flavors(instance, old_flavor, new_flavor):
+def check_flavors(old_flavor, new_flavor):
     """Refuse (rolling back) a resize that changes what ``docker update``
     cannot change.
     """

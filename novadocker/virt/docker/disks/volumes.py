@@ -236,8 +236,8 @@ class Volumes(object):
         except exception.NovaException:
             raise
         except Exception as e:
-            LOG.error('Connecting volume %s failed: %s', vol.volume_id, e,
-                      instance=instance)
+            LOG.exception('Connecting volume %s failed: %s', vol.volume_id,
+                          e, instance=instance)
             raise exception.VolumeAttachFailed(
                 volume_id=vol.volume_id,
                 reason=_('connecting it failed: %s') % e) from e

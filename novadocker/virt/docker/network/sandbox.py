@@ -32,6 +32,7 @@ import threading
 from nova import exception as nova_exception
 from oslo_log import log as logging
 
+from novadocker.virt.docker import containers
 from novadocker.virt.docker import exception
 from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
@@ -157,17 +158,12 @@ class Sandboxes(object):
         VirtualInterfaceCreateException: it is never touched.
         """
         try:
-            info = self._client.inspect_container(name(instance.uuid))
-        except exception.DockerNotFound:
-            return None
-        found = info['Config'].get('Labels') or {}
-        if any(found.get(k) != v
-               for k, v in sandbox_labels(instance, self._host).items()):
-            LOG.warning('Container %s exists but is not our network '
-                        'sandbox; leaving it alone', name(instance.uuid),
-                        instance=instance)
+            return containers.inspect_owned(
+                self._client, name(instance.uuid),
+                sandbox_labels(instance, self._host), instance,
+                'our network sandbox')
+        except containers.NotOurs:
             raise nova_exception.VirtualInterfaceCreateException()
-        return info
 
     def ensure_running(self, instance):
         """Create and start the sandbox as needed: its (id, pid)."""
@@ -191,10 +187,4 @@ class Sandboxes(object):
             return False
         if info is None:
             return False
-        try:
-            self._client.remove_container(info['Id'])
-        except exception.DockerNotFound:
-            return False
-        LOG.debug('Removed network sandbox %s', info['Id'],
-                  instance=instance)
-        return True
+        return containers.remove_owned(self._client, info, instance)

@@ -136,6 +136,6 @@ def _vrouter(instance, vif, args):
     try:
         processutils.execute(command, *args)
     except (processutils.ProcessExecutionError, OSError) as e:
-        LOG.error('%s failed for port %s: %s', VROUTER_PORT_CONTROL,
-                  vif['id'], e, instance=instance)
+        LOG.exception('%s failed for port %s: %s', VROUTER_PORT_CONTROL,
+                      vif['id'], e, instance=instance)
         raise nova_exception.VirtualInterfaceCreateException() from e

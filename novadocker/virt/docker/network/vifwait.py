@@ -15,7 +15,6 @@ plugged (``network-vif-plugged``)."""
 
 from nova import exception
 from oslo_log import log as logging
-from oslo_utils import excutils
 
 LOG = logging.getLogger(__name__)
 
@@ -31,9 +30,9 @@ def plugged_events(network_info, timeout):
 def setup(virtapi, network, instance, network_info, timeout, fatal):
     """``network.setup()`` inside Nova's event wait.
 
-    Returns what ``network.setup`` returns. A timeout with ``fatal`` set,
-    or any failure, removes what was wired; the timeout then raises
-    VirtualInterfaceCreateException, which aborts the build.
+    Returns what ``network.setup`` returns. A timeout with ``fatal`` set
+    raises VirtualInterfaceCreateException, which aborts the build; the
+    build's rollback then removes what was wired (``network.teardown``).
     """
     events = plugged_events(network_info, timeout)
 
@@ -53,11 +52,7 @@ def setup(virtapi, network, instance, network_info, timeout, fatal):
         if fatal:
             LOG.error('Timed out waiting for Neutron to plug %s',
                       [e[1] for e in events], instance=instance)
-            network.teardown(instance, network_info)
             raise exception.VirtualInterfaceCreateException()
         LOG.warning('Timed out waiting for network-vif-plugged; going on '
                     '(vif_plugging_is_fatal is off)', instance=instance)
-    except Exception:
-        with excutils.save_and_reraise_exception():
-            network.teardown(instance, network_info)
     return result

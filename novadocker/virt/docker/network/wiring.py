@@ -13,23 +13,23 @@
 """An instance's network: its sandbox, the namespace wiring, the files.
 
 :class:`Network` is what the driver calls. Every privileged step goes
-through ``novadocker.privsep.linux_net``; every step that can fail halfway
-is undone, so a failed build leaves no sandbox, veth, OVS port, netns link
-or file behind.
+through ``novadocker.privsep.linux_net``. :meth:`Network.teardown` removes
+whatever exists of an instance's network, however far :meth:`Network.setup`
+got, so a failed build (whose rollback calls it once, see rollback.py)
+leaves no sandbox, veth, OVS port, netns link or file behind.
 """
 
 from concurrent import futures
 import json
 import os
-import shutil
 
 from nova import exception as nova_exception
 from nova.network import model as network_model
 from oslo_log import log as logging
 from oslo_utils import excutils
-from oslo_utils import fileutils
 
 from novadocker.privsep import linux_net
+from novadocker.virt.docker import instancefiles
 from novadocker.virt.docker.network import netconf
 from novadocker.virt.docker.network import sandbox
 from novadocker.virt.docker.network import vifs as host_vifs
@@ -38,6 +38,9 @@ from novadocker.virt.docker import translator
 LOG = logging.getLogger(__name__)
 
 STATE_DIR = 'docker-network'
+# The files are bind-mounted read-only for every user in the container;
+# the instance directory above (0700) keeps other host users out.
+STATE_DIR_MODE = 0o755
 # Ports wired at the same time.
 MAX_PARALLEL = 4
 STATE_FILE = 'vifs.json'
@@ -61,12 +64,12 @@ def _host_link_exists(ifname):
 class Network(object):
     def __init__(self, client, host, instances_path):
         self.sandboxes = sandbox.Sandboxes(client, host)
-        self._instances_path = instances_path
+        self._files = instancefiles.InstanceFiles(instances_path)
 
     # Records kept next to the rendered files
 
     def _dir(self, instance):
-        return os.path.join(self._instances_path, instance.uuid, STATE_DIR)
+        return self._files.path(instance.uuid, STATE_DIR)
 
     def _load(self, instance):
         """``(vifs, {vif id: ifname})`` recorded for the instance."""
@@ -80,8 +83,7 @@ class Network(object):
 
     def _save(self, instance, vifs, ifnames):
         """Record the VIFs and render the files; returns the mounts."""
-        path = self._dir(instance)
-        fileutils.ensure_tree(path)
+        path = self._files.ensure(instance.uuid, STATE_DIR, STATE_DIR_MODE)
         hostname = translator.hostname(instance)
         contents = {
             'resolv.conf': netconf.resolv_conf(vifs),
@@ -98,11 +100,7 @@ class Network(object):
                 for target, name in FILES.items()}
 
     def _forget(self, instance):
-        shutil.rmtree(self._dir(instance), ignore_errors=True)
-        try:
-            os.rmdir(os.path.dirname(self._dir(instance)))
-        except OSError:
-            pass
+        self._files.remove(instance.uuid, STATE_DIR)
 
     # Wiring
 
@@ -167,16 +165,11 @@ class Network(object):
     def setup(self, instance, network_info):
         """Build the sandbox and wire it: ``(sandbox id, mounts)``.
 
-        On any failure everything is removed and the error re-raised.
+        On a failure the caller removes what was built with
+        :meth:`teardown`.
         """
-        try:
-            sandbox_id, names = self._ensure(instance, network_info,
-                                             new=True)
-            files = self._save(instance, network_info, names)
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self.teardown(instance, network_info)
-        return sandbox_id, files
+        sandbox_id, names = self._ensure(instance, network_info, new=True)
+        return sandbox_id, self._save(instance, network_info, names)
 
     def ensure(self, instance, network_info):
         """Idempotent: start the sandbox and re-wire what is missing (after

@@ -515,13 +515,6 @@ def test_commit(http, client):
     assert q['tag'] == ['v1']
 
 
-def test_update_container(http, client):
-    http.post(API + '/containers/nova-1/update', json={'Warnings': []})
-    client.update_container('nova-1', mem_limit=1024 * 1024, cpu_shares=512)
-    assert http.last_request.json() == {'Memory': 1024 * 1024,
-                                        'CpuShares': 512}
-
-
 def test_update_resources_sends_engine_fields(http, client):
     http.post(API + '/containers/nova-1/update', json={'Warnings': []})
     resources = {'Memory': 1 << 28, 'NanoCpus': 1500000000,

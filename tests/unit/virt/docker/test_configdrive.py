@@ -122,7 +122,7 @@ class ConfigDrivesTest(test.NoDBTestCase):
         self.drives.remove(self.instance)
         self.assertFalse(os.path.exists(top))
 
-    def test_failure_leaves_nothing(self):
+    def test_remove_takes_what_a_failure_left(self):
         def broken(*args):
             yield ('openstack/latest/meta_data.json', b'{}')
             raise RuntimeError('lookup failed')
@@ -130,6 +130,9 @@ class ConfigDrivesTest(test.NoDBTestCase):
                       broken)
         self.assertRaises(RuntimeError, self.drives.create, self.instance,
                           [], None, [])
+        # The build's rollback (rollback.py) is the one that removes.
+        self.assertNotEqual([], os.listdir(self.base))
+        self.drives.remove(self.instance)
         self.assertEqual([], os.listdir(self.base))
 
     def test_no_drive_no_files(self):

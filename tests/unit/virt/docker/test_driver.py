@@ -103,6 +103,32 @@ class DockerDriverTestCase(test.NoDBTestCase):
         self.assertEqual('nova-image:' + IMAGE_ID, body['Image'])
         self.assertEqual('none', body['HostConfig']['NetworkMode'])
 
+    def test_failed_spawn_undoes_each_resource_once(self):
+        calls = []
+
+        class Recorder(object):
+            def __init__(self, name, fail=None):
+                self.name, self.fail = name, fail
+
+            def __getattr__(self, method):
+                def call(*args, **kwargs):
+                    calls.append('%s.%s' % (self.name, method))
+                    if method == self.fail:
+                        raise RuntimeError('%s failed' % method)
+                    return {}
+                return call
+        self.http.on('GET', '/images/nova-image:%s/json' % IMAGE_ID,
+                     json={'Id': 'sha256:abc'})
+        self.driver._files = Recorder('files')
+        self.driver._network = Recorder('network', fail='setup')
+        self.driver._containers = Recorder('containers')
+        vif = {'id': 'p1', 'active': True}
+        self.assertRaises(RuntimeError, self.driver.spawn, self.ctx,
+                          self.instance, _image(), [], None, {},
+                          network_info=[vif])
+        self.assertEqual(['files.create', 'network.setup',
+                          'network.teardown', 'files.remove'], calls)
+
     def test_destroy_missing_container_is_success(self):
         self.http.on('GET', self.name + '/json', status_code=404,
                      json={'message': 'No such container'})
@@ -181,6 +207,22 @@ class DockerDriverTestCase(test.NoDBTestCase):
         self.driver.reboot(self.ctx, self.instance, [], 'HARD')
         posted = [r.path.rsplit('/', 1)[1] for r in self.http.calls('POST')]
         self.assertEqual(['kill', 'wait', 'start'], posted)
+
+    def test_own_power_operations_refresh_the_state_cache(self):
+        labels = docker_http.container(self.instance.uuid)['Config']['Labels']
+        cid = docker_http.container(self.instance.uuid)['Id']
+        self.http.on('GET', '/containers/json', response_list=[
+            {'json': [{'Id': cid, 'State': 'running', 'Labels': labels}]},
+            {'json': [{'Id': cid, 'State': 'paused', 'Labels': labels}]}])
+        self.assertEqual(power_state.RUNNING,
+                         self.driver.get_info(self.instance).state)
+        self._inspect()
+        self.http.on('POST', '/containers/%s/pause' % cid, status_code=204)
+        self.driver.pause(self.instance)
+        # Within the cache's lifetime, yet asked again after the pause.
+        self.assertEqual(power_state.PAUSED,
+                         self.driver.get_info(self.instance).state)
+        self.assertEqual(2, len(self.http.calls('GET', '/containers/json')))
 
     def test_snapshot_of_missing_container(self):
         self.http.on('GET', self.name + '/json', status_code=404,

@@ -44,7 +44,7 @@ class ResizeTestCase(test.NoDBTestCase):
         self.assertEqual(5, body['PidsLimit'])
 
     def test_limits_may_change(self):
-        resize.check_flavors(None, _flavor(), _flavor(
+        resize.check_flavors(_flavor(), _flavor(
             {'docker:pids_limit': '9', 'quota:cpu_shares': '10'}, vcpus=4))
 
     def test_fixed_settings_may_not(self):
@@ -52,17 +52,17 @@ class ResizeTestCase(test.NoDBTestCase):
                          ({'docker:cap_add': 'NET_ADMIN'}, {}),
                          ({}, {'quota:cpu_period': '50000'})):
             e = self.assertRaises(exception.InstanceFaultRollback,
-                                  resize.check_flavors, None,
+                                  resize.check_flavors,
                                   _flavor(old), _flavor(new))
             self.assertIsInstance(e.inner_exception, exception.ResizeError)
 
     def test_other_host_refused(self):
         e = self.assertRaises(exception.InstanceFaultRollback,
-                              resize.check_same_host, None, '10.0.0.9',
+                              resize.check_same_host, '10.0.0.9',
                               ('10.0.0.1', 'cmp1'))
         self.assertIsInstance(e.inner_exception,
                               exception.MigrationPreCheckError)
-        resize.check_same_host(None, '10.0.0.1', ('10.0.0.1', 'cmp1'))
+        resize.check_same_host('10.0.0.1', ('10.0.0.1', 'cmp1'))
 
 
 class UpdateResourcesTestCase(test.NoDBTestCase):
