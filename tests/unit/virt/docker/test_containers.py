@@ -76,7 +76,6 @@ FOREIGN = _foreign_labels()
 # Every operation that acts on the instance's container.
 OPERATIONS = {
     'inspect': lambda c, i: c.inspect(i),
-    'state': lambda c, i: c.state(i),
     'start': lambda c, i: c.start(i),
     'stop': lambda c, i: c.stop(i, 10),
     'kill': lambda c, i: c.stop(i, 0),        # stop without a grace time
