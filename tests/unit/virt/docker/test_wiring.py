@@ -21,6 +21,7 @@ not the calls that led there.
 
 import json
 import os
+import stat
 import types
 import uuid
 
@@ -200,6 +201,9 @@ def test_setup_wires_every_port_and_renders_the_files(host, network):
         assert 'nameserver 192.0.2.53' in f.read()
     assert _recorded(network)['ifnames'] == {vifs[0]['id']: 'eth0',
                                              vifs[1]['id']: 'eth1'}
+    # Other users of the host cannot read the instance's files.
+    top = os.path.dirname(_state_dir(network))
+    assert stat.S_IMODE(os.stat(top).st_mode) == 0o700
 
 
 @pytest.mark.parametrize('step,nth', [
