@@ -132,9 +132,21 @@ class _Loop(fixtures.Fixture):
 
 class VolumeAttachTest(_VolumeBase):
 
+    def _drive_devices(self, server):
+        """``devices`` of the config drive's meta_data.json, as the
+        container reads it.
+        """
+        return json.loads(self.ok(
+            server, 'cat',
+            '/config-drive/openstack/latest/meta_data.json'))['devices']
+
     def test_data_survives_detach_and_attach_to_another_server(self):
         vol_id, _device = self.volume()
-        first = self.boot(self.image['id'], self.flavor)
+        body = self._build_server(image_uuid=self.image['id'],
+                                  flavor_id=self.flavor, networks='none')
+        body['config_drive'] = True
+        first = self._wait_for_state_change(
+            self.api.post_server({'server': body}), 'ACTIVE')
         second = self.boot(self.image['id'], self.flavor)
 
         self.attach(first, vol_id, tag='data')
@@ -143,10 +155,14 @@ class VolumeAttachTest(_VolumeBase):
         meta = self.instance(first).device_metadata
         self.assertEqual([(vol_id, '/volumes/data', ['data'])],
                          [(d.serial, d.path, d.tags) for d in meta.devices])
+        self.assertEqual([{'type': 'disk', 'bus': 'none', 'address': 'none',
+                           'serial': vol_id, 'path': '/volumes/data',
+                           'tags': ['data']}], self._drive_devices(first))
 
         self.detach(first, vol_id)
         self.assertNotIn('/volumes/data', self.mounts(first))
         self.assertEqual([], self.instance(first).device_metadata.devices)
+        self.assertEqual([], self._drive_devices(first))
 
         path = self.attach(second, vol_id)
         self.assertEqual('kept\n', self.ok(second, 'cat', path + '/file'))

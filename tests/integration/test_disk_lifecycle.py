@@ -41,15 +41,13 @@ def _assert_kept(servers, inst):
         'v\ne\n'
 
 
-@pytest.mark.parametrize('kind', ['SOFT', 'HARD'])
-def test_reboot_keeps_disks(kind, servers, booted):
-    inst, bdi = booted
-    servers.driver.reboot(None, inst, [], kind, bdi)
-    _assert_kept(servers, inst)
-
-
 def test_stop_start_and_pause_keep_disks(servers, booted):
+    # (Reboots, soft and hard, are in tests/functional/test_volumes.py.)
     inst, bdi = booted
+    fs = os.statvfs(os.path.join(support.CONF.instances_path, inst.uuid,
+                                 'ephemeral', 'eph0'))
+    assert 0.9 * 1024 ** 3 < fs.f_blocks * fs.f_frsize <= 1024 ** 3
+    assert 'ext4' in servers.ok(inst, 'grep', '/ephemeral0', '/proc/mounts')
     servers.driver.power_off(inst)
     servers.driver.power_on(None, inst, [], bdi)
     _assert_kept(servers, inst)
@@ -97,14 +95,6 @@ def test_boot_from_volume_is_refused_up_front(servers):
     inst.image_ref = ''
     with pytest.raises(exception.InstanceUnacceptable):
         servers.driver.prepare_for_spawn(inst)
-
-
-def test_ephemeral_is_ext4_of_the_flavor_size(servers, booted):
-    inst, _bdi = booted
-    fs = os.statvfs(os.path.join(support.CONF.instances_path, inst.uuid,
-                                 'ephemeral', 'eph0'))
-    assert 0.9 * 1024 ** 3 < fs.f_blocks * fs.f_frsize <= 1024 ** 3
-    assert 'ext4' in servers.ok(inst, 'grep', '/ephemeral0', '/proc/mounts')
 
 
 def test_snapshot_layer_holds_no_disk_contents(servers, booted):

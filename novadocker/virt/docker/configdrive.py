@@ -24,6 +24,7 @@ tree and injected files under ``openstack/content/``.
 The tree is rendered once, at spawn, and removed on destroy.
 """
 
+import json
 import os
 
 from nova.api.metadata import base as instance_metadata
@@ -113,3 +114,32 @@ class ConfigDrives(object):
 
     def remove(self, instance):
         self._files.remove(instance.uuid, DIR_NAME)
+
+    def refresh_disks(self, instance, disks):
+        """Rewrite the ``devices`` disk entries of every ``meta_data.json``
+        that lists devices, after a volume came or went; other entries and
+        keys stay. ``disks`` are entries as the metadata API renders them.
+        Each file is replaced whole (a rename), so a reader inside the
+        container sees the old or the new file, never half of one.
+        """
+        root = os.path.join(self._files.path(instance.uuid, DIR_NAME),
+                            'openstack')
+        if not os.path.isdir(root):
+            return
+        for version in sorted(os.listdir(root)):
+            path = os.path.join(root, version, 'meta_data.json')
+            try:
+                with open(path) as f:
+                    meta = json.load(f)
+            except FileNotFoundError:
+                continue
+            if 'devices' not in meta:
+                continue
+            meta['devices'] = [d for d in meta['devices']
+                               if d.get('type') != 'disk'] + list(disks)
+            tmp = path + '.new'
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            instancefiles.write_file(tmp, json.dumps(meta).encode('utf-8'),
+                                     FILE_MODE)
+            os.replace(tmp, path)

@@ -21,6 +21,7 @@ from nova.virt import driver
 from oslo_log import log as logging
 from oslo_utils import excutils
 
+from novadocker.virt.docker import configdrive
 from novadocker.virt.docker.disks import ephemeral
 from novadocker.virt.docker.disks import volumes
 from novadocker.virt.docker import instancefiles
@@ -66,10 +67,21 @@ def _device_metadata(instance, described):
         devices=devices)
 
 
+def disk_entries(device_metadata):
+    """The disk entries of ``meta_data.json``'s ``devices``, as nova's
+    metadata API renders a DiskMetadata without a bus.
+    """
+    return [{'type': 'disk', 'bus': 'none', 'address': 'none',
+             'serial': d.serial, 'path': d.path, 'tags': d.tags}
+            for d in (device_metadata.devices if device_metadata else [])
+            if isinstance(d, objects.DiskMetadata)]
+
+
 class InstanceDisks(object):
-    def __init__(self, volume_store, ephemeral_store):
+    def __init__(self, volume_store, ephemeral_store, config_drives=None):
         self._volumes = volume_store
         self._ephemeral = ephemeral_store
+        self._config_drives = config_drives
 
     @classmethod
     def from_conf(cls, conf, containers):
@@ -82,7 +94,8 @@ class InstanceDisks(object):
                 conf.docker.volume_use_multipath),
             ephemeral.EphemeralDisks(
                 files, conf.docker.ephemeral_path,
-                conf.preallocate_images == 'space'))
+                conf.preallocate_images == 'space'),
+            configdrive.ConfigDrives(files))
 
     def check_resize(self, instance, flavor):
         ephemeral.check_resize(instance, flavor)
@@ -162,9 +175,13 @@ class InstanceDisks(object):
         self._save_metadata(context, instance, without=vol.volume_id)
 
     def _save_metadata(self, context, instance, without=None):
-        if context is not None:
-            self._describe(context, instance, without)
-            instance.save()
+        if context is None:
+            return
+        self._describe(context, instance, without)
+        instance.save()
+        if self._config_drives is not None:
+            self._config_drives.refresh_disks(
+                instance, disk_entries(instance.device_metadata))
 
     def extend(self, context, instance, connection_info):
         return self._volumes.extend(
