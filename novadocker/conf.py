@@ -30,13 +30,19 @@ connection_opts = [
                help="""
 Where the Docker engine's API listens.
 
+The engine must run on this compute host: the driver reads its disk
+usage, wires network namespaces through ``/proc`` and bind-mounts files
+from ``instances_path``, so nova-compute refuses to start with an engine
+on another host, or one whose processes it cannot see.
+
 ``unix:///path/to/docker.sock`` for a local socket; the nova-compute user
 needs read and write access to it, normally through membership of the
-``docker`` group. ``tcp://host:2376`` for a remote engine: always TLS,
-with the server certificate verified (see ``ca_file``) and the client
-certificate from ``cert_file`` and ``key_file``. ``http://host:2375`` speaks
-plain HTTP; an engine reachable that way gives root on its host to anyone
-who can reach the port, so use it only on an isolated test network.
+``docker`` group. ``tcp://127.0.0.1:2376`` (or another address of this
+host) for the local engine over TCP: always TLS, with the server
+certificate verified (see ``ca_file``) and the client certificate from
+``cert_file`` and ``key_file``. ``http://127.0.0.1:2375`` speaks plain
+HTTP; an engine reachable that way gives root on its host to anyone who
+can reach the port, so use it only on an isolated test network.
 """),
     cfg.StrOpt('ca_file',
                help="""

@@ -209,13 +209,6 @@ def add_bridge_port(bridge, ifname):
                  master=_index(ipr, bridge))
 
 
-@novadocker.privsep.sys_admin_pctxt.entrypoint
-def link_names(netns_path):
-    """Names of the links inside a network namespace."""
-    with _in_netns(netns_path) as ipr:
-        return sorted(link.get_attr('IFLA_IFNAME') for link in ipr.get_links())
-
-
 _LINK_COUNTERS = ('rx_bytes', 'rx_packets', 'rx_errors', 'rx_dropped',
                   'tx_bytes', 'tx_packets', 'tx_errors', 'tx_dropped')
 

@@ -52,12 +52,13 @@ def _create(engine, command, specs=None, vcpus=1, memory_mb=64,
     instance = objects.Instance(uuid=str(uuid.uuid4()), hostname='lim',
                                 display_name='lim', metadata={},
                                 flavor=flavor, id=1)
-    storage = hostinfo.storage_of(client.info())
-    settings = knobs.settings(flavor, 'img', {}, 2048, privileged, storage)
+    info = client.info()
+    settings = knobs.settings(flavor, 'img', {}, 2048, privileged,
+                              info['NCPU'], hostinfo.storage_of(info))
     image_meta = objects.ImageMeta.from_dict({
         'id': str(uuid.uuid4()), 'properties': {}})
     args = translator.container_args(instance, image, image_meta, host,
-                                     2048, knobs=settings)
+                                     2048, info['NCPU'], knobs=settings)
     args['command'] = command
     cid = client.create_container(**args)['Id']
     if start:
@@ -172,3 +173,18 @@ def test_privileged_reaches_docker_only_when_allowed(engine, docker_api):
     assert docker_api.inspect_container(cid)['HostConfig']['Privileged']
     cid = _create(engine, ['true'], start=False)
     assert not docker_api.inspect_container(cid)['HostConfig']['Privileged']
+
+
+def test_more_vcpus_than_the_engine_has(engine, docker_api):
+    # Nova overcommits CPU; Docker refuses NanoCpus above its NCPU.
+    ncpu = docker_api.info()['NCPU']
+    cid = _create(engine, ['sleep', '60'], vcpus=2 * ncpu)
+    info = docker_api.inspect_container(cid)
+    assert info['HostConfig']['NanoCpus'] == ncpu * 10 ** 9
+    assert info['HostConfig']['CpuShares'] == 2 * ncpu * 1024
+    assert info['State']['Running']
+    cid = _create(engine, ['sleep', '60'], vcpus=2 * ncpu,
+                  specs={'quota:cpu_period': '100000'})
+    info = docker_api.inspect_container(cid)
+    assert info['HostConfig']['CpuQuota'] == ncpu * 100000
+    assert info['State']['Running']

@@ -40,7 +40,9 @@ import requests
 
 from novadocker import conf as docker_conf
 from novadocker.virt.docker import client as docker_client
+from novadocker.virt.docker import enginehost
 from novadocker.virt.docker import exception
+from novadocker.virt.docker.network import sandbox
 
 DOCKERD_WAIT = 60
 
@@ -205,6 +207,14 @@ def test_verified_tls_with_client_certificate(tls_engine):
                      key_file=pki['client_key'])
     assert client.version()['ApiVersion']
     assert client.info()['DockerRootDir']
+
+
+def test_the_local_engine_over_tls_passes_the_same_host_check(tls_engine):
+    url, pki = tls_engine
+    client = _client(url, ca_file=pki['ca'], cert_file=pki['client'],
+                     key_file=pki['client_key'])
+    enginehost.check_local(client, sandbox.Sandboxes(client, 'nd-tls'),
+                           client.info(), 'nd-tls')
 
 
 def test_refuses_an_engine_signed_by_another_ca(tls_engine):

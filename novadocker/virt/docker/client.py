@@ -323,7 +323,11 @@ class DockerClient(object):
             try:
                 response.raise_for_status()
             except requests.exceptions.HTTPError as e:
-                docker_errors.create_api_error_from_http_exception(e)
+                # The SDK's NotFound or APIError, by status, as its own
+                # calls raise them (the helper raises it already; the
+                # raise here says so).
+                raise docker_errors.create_api_error_from_http_exception(
+                    e) from e
             return response.json()
 
     # Images

@@ -162,9 +162,11 @@ class Containers(object):
             self._client.pause(container_id)
 
     def unpause(self, instance):
-        container_id = self.inspect(instance)['Id']
-        with self._changing():
-            self._client.unpause(container_id)
+        """Unpause; a container that is not paused is left as it is."""
+        info = self.inspect(instance)
+        if info['State'].get('Paused'):
+            with self._changing():
+                self._client.unpause(info['Id'])
 
     def logs(self, instance, max_bytes):
         """The newest ``max_bytes`` of the container's stdout and stderr."""

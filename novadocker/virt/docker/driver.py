@@ -23,6 +23,7 @@ from nova.compute import task_states
 from nova.compute import vm_states
 import nova.conf
 from nova import exception
+from nova.i18n import _
 from nova.image import glance as nova_glance
 from nova.virt import driver
 from nova.virt import hardware
@@ -34,6 +35,7 @@ from novadocker.virt.docker import console as docker_console
 from novadocker.virt.docker import containers
 from novadocker.virt.docker import diagnostics
 from novadocker.virt.docker.disks import instancedisks
+from novadocker.virt.docker import enginehost
 from novadocker.virt.docker import events
 from novadocker.virt.docker import exception as docker_exception
 from novadocker.virt.docker import hostinfo
@@ -110,6 +112,8 @@ class DockerDriver(driver.ComputeDriver):
             CONF.image_cache.remove_unused_original_minimum_age_seconds)
         self._network = wiring.Network(self._client, CONF.host,
                                        CONF.instances_path)
+        self._engine_host = enginehost.EngineHost(
+            self._client, self._network.sandboxes, self._host)
         self._events = None
         self._files = mounts.RenderedFiles(CONF.instances_path)
         self._consoles = docker_console.Consoles(self._containers,
@@ -128,6 +132,8 @@ class DockerDriver(driver.ComputeDriver):
     def init_host(self, host):
         try:
             version = self._host_info.version()
+            # Refuses an engine on another host or of another architecture.
+            self._engine_host.check()
         except docker_exception.DockerUnreachable as e:
             raise exception.HypervisorUnavailable(message=str(e)) from e
         # An engine older than docker_client.MIN_API_VERSION was refused
@@ -252,10 +258,11 @@ class DockerDriver(driver.ComputeDriver):
         store.check_format(image_meta)
         image_ref = self._images.ensure(context, instance, image_meta)
         props = self._images.properties(context, instance)
+        host_cpus = self._host_info.cpus()
         args = translator.container_args(
             instance, image_ref, image_meta, self._host,
-            CONF.docker.pids_limit,
-            knobs=self._knobs(instance, image_meta, props),
+            CONF.docker.pids_limit, host_cpus,
+            knobs=self._knobs(instance, image_meta, props, host_cpus),
             tty=knobs.tty(instance.flavor, image_meta.id, props))
         with rollback.Rollback(instance) as undo:
             # Each resource's removal is registered before it is made, and
@@ -286,11 +293,8 @@ class DockerDriver(driver.ComputeDriver):
             except exception.InstanceNotFound:
                 pass
             return
-        self._consoles.release(instance.uuid)
-        self._containers.remove(instance)
-        self._network.teardown(instance, network_info)
-        self._files.remove(instance)
-        self._disks.remove(context, instance, block_device_info)
+        self.cleanup(context, instance, network_info, block_device_info,
+                     destroy_disks, destroy_secrets=destroy_secrets)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
@@ -320,6 +324,11 @@ class DockerDriver(driver.ComputeDriver):
         self._disks.ensure(context, instance, block_device_info)
         self._ensure_network(instance, network_info)
         self._containers.start(instance)
+
+    def poll_rebooting_instances(self, timeout, instances):
+        # A reboot here returns once the container runs again: no instance
+        # is ever left rebooting.
+        pass
 
     def pause(self, instance):
         self._containers.pause(instance)
@@ -398,21 +407,23 @@ class DockerDriver(driver.ComputeDriver):
     def _apply_flavor(self, instance, power_on, network_info):
         props, _cut = knobs.image_properties(instance.system_metadata)
         resize.apply_flavor(self._containers, instance, instance.flavor,
-                            props, CONF.docker.pids_limit)
+                            props, CONF.docker.pids_limit,
+                            self._host_info.cpus())
         if power_on:
             self._ensure_network(instance, network_info)
             self._containers.start(instance)
 
-    def _knobs(self, instance, image_meta, props):
+    def _knobs(self, instance, image_meta, props, host_cpus):
         """Container settings from the flavor's extra specs and the
-        image's custom properties (knobs.py).
+        image's custom properties (knobs.py), on an engine with
+        ``host_cpus`` CPUs.
         """
         storage = None
         if knobs.wants_root_disk_limit(instance.flavor):
             storage = self._host_info.storage()
         return knobs.settings(instance.flavor, image_meta.id, props,
                               CONF.docker.pids_limit,
-                              CONF.docker.privileged, storage)
+                              CONF.docker.privileged, host_cpus, storage)
 
     # Volumes and flavor disks: filesystems mounted on the host and shown
     # in the container (disks/).

@@ -51,7 +51,11 @@ class EventWatcher(object):
 
     The thread reconnects, with a bounded back-off, whenever the stream
     ends (for instance when dockerd restarts), asking Docker to replay what
-    happened since the last event it saw.
+    happened since the last event it saw.  The back-off starts again from
+    its minimum only once a stream has proved healthy (it delivered an
+    event, or stayed open for ``RETRY_MAX`` seconds): a stream that the
+    engine closes at once is reopened ever more slowly, and each loss is
+    logged.
     """
 
     def __init__(self, client, host, emit):
@@ -86,10 +90,17 @@ class EventWatcher(object):
             try:
                 stream, self._close = self._client.events(self._filters,
                                                           since=since)
-                delay = RETRY_MIN
+                opened = time.monotonic()
                 for docker_event in stream:
+                    delay = RETRY_MIN
                     since = docker_event.get('time', since)
                     self._dispatch(docker_event)
+                if self._stopping.is_set():
+                    break
+                if time.monotonic() - opened >= RETRY_MAX:
+                    delay = RETRY_MIN
+                LOG.warning('Docker closed the event stream, reconnecting '
+                            'in %ss', delay)
             except exception.DockerDriverException as e:
                 if self._stopping.is_set():
                     break

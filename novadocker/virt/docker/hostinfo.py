@@ -84,11 +84,22 @@ def resources(info, version, disk, nodename):
     }
 
 
+def _max_unit(rc, total, ratio):
+    if rc == 'VCPU':
+        return max(total, int(total * ratio))
+    return total
+
+
 def inventory(info, disk, ratios, reserved):
     """Placement inventory for VCPU, MEMORY_MB and DISK_GB.
 
     ``reserved`` maps each resource class to the amount kept for the host.
     A class with nothing to offer is left out rather than reported as 0.
+
+    One instance may ask for as many vCPUs as the host offers after
+    overcommit (``cpu_allocation_ratio``): a container's CPU limit is at
+    most the engine's CPUs (``knobs.cpu_limit``), so a flavor with more
+    vCPUs than the host has cores still boots, and counts in full.
     """
     totals = {
         'VCPU': info['NCPU'],
@@ -99,7 +110,7 @@ def inventory(info, disk, ratios, reserved):
         rc: {
             'total': total,
             'min_unit': 1,
-            'max_unit': total,
+            'max_unit': _max_unit(rc, total, ratios[rc]),
             'step_size': 1,
             'allocation_ratio': ratios[rc],
             'reserved': reserved[rc],
@@ -141,6 +152,10 @@ class Host(object):
     def storage(self):
         """``(storage driver, backing file system)`` of the engine."""
         return storage_of(self._client.info())
+
+    def cpus(self):
+        """How many CPUs the engine has (``docker info``'s NCPU)."""
+        return self._client.info()['NCPU']
 
 
 def cpu_stats_of(proc_stat, cpuinfo, ticks_per_second):

@@ -185,9 +185,12 @@ def wants_root_disk_limit(flavor):
     return bool(_flavor(flavor).bool(names.ROOT_DISK_LIMIT))
 
 
-def _cpu(flavor, specs):
+def _cpu(flavor, specs, host_cpus):
     """CFS quota, period and shares.  A quota or period replaces the
     translator's ``nano_cpus`` (Docker refuses both together).
+
+    Like ``nano_cpus`` (``translator.cpu_limit``), the quota never exceeds
+    the ``host_cpus`` CPUs' worth of time in a period.
     """
     out = {}
     shares = specs.int(names.CPU_SHARES, CPU_SHARES_MIN, CPU_SHARES_MAX)
@@ -199,7 +202,8 @@ def _cpu(flavor, specs):
         return out
     period = period or CPU_PERIOD_DEFAULT
     out.update(nano_cpus=None, cpu_period=period,
-               cpu_quota=quota or flavor.vcpus * period)
+               cpu_quota=min(quota or flavor.vcpus * period,
+                             max(host_cpus, 1) * period))
     return out
 
 
@@ -245,13 +249,15 @@ def _privileged(specs, image, allowed):
     return bool(wanted_by_flavor or wanted_by_image)
 
 
-def resources(flavor, image_properties, default_pids_limit, image_id=None):
+def resources(flavor, image_properties, default_pids_limit, host_cpus,
+              image_id=None):
     """The settings ``docker update`` can change on an existing container:
-    CPU, swap and pids limits (merged over ``translator.host_config``).
+    CPU, swap and pids limits (merged over ``translator.host_config``), on
+    an engine with ``host_cpus`` CPUs.
     """
     specs = _flavor(flavor)
     image = _image(image_id, image_properties)
-    out = _cpu(flavor, specs)
+    out = _cpu(flavor, specs, host_cpus)
     if flavor.swap:
         # Docker's limit is memory plus swap.
         out['memswap_limit'] = (flavor.memory_mb + flavor.swap) * _MIB
@@ -274,17 +280,19 @@ def fixed_specs(flavor):
 
 
 def settings(flavor, image_id, image_properties, default_pids_limit,
-             allow_privileged, storage=None):
+             allow_privileged, host_cpus, storage=None):
     """Container settings from the flavor's extra specs and the image's
     Glance properties: ``create_host_config`` keyword arguments to merge
     over the translator's defaults (a None value removes a default).
 
+    ``host_cpus`` is the engine's CPU count (``docker info``'s NCPU);
     ``storage`` is ``(storage driver, backing file system)`` of the host's
-    Docker engine, needed only when :func:`wants_root_disk_limit`.
+    Docker engine (:func:`storage_of`), needed for a root disk limit.
     """
     specs = _flavor(flavor)
     image = _image(image_id, image_properties)
-    out = resources(flavor, image_properties, default_pids_limit, image_id)
+    out = resources(flavor, image_properties, default_pids_limit, host_cpus,
+                    image_id)
     out.update(_root_disk(flavor, specs, storage))
 
     privileged = _privileged(specs, image, allow_privileged)

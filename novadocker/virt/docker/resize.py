@@ -72,21 +72,25 @@ def check_flavors(old_flavor, new_flavor):
                     'keys': ', '.join(changed)}))
 
 
-def update_body(flavor, image_properties, default_pids_limit):
+def update_body(flavor, image_properties, default_pids_limit, host_cpus):
     """The ``docker update`` request giving a container ``flavor``'s
-    limits.
+    limits on an engine with ``host_cpus`` CPUs.
     """
     config = translator.merge(
-        translator.host_config(flavor, default_pids_limit),
-        knobs.resources(flavor, image_properties, default_pids_limit))
+        translator.host_config(flavor, default_pids_limit, host_cpus),
+        knobs.resources(flavor, image_properties, default_pids_limit,
+                        host_cpus))
     return {field: config[key] for key, field in _UPDATE_FIELDS.items()
             if config.get(key) is not None}
 
 
 def apply_flavor(containers, instance, flavor, image_properties,
-                 default_pids_limit):
-    """Give the instance's (stopped) container ``flavor``'s limits."""
-    body = update_body(flavor, image_properties, default_pids_limit)
+                 default_pids_limit, host_cpus):
+    """Give the instance's (stopped) container ``flavor``'s limits on an
+    engine with ``host_cpus`` CPUs.
+    """
+    body = update_body(flavor, image_properties, default_pids_limit,
+                       host_cpus)
     containers.update_resources(instance, body)
     LOG.info('Applied the limits of flavor %(flavor)s: %(body)s',
              {'flavor': flavor.name, 'body': body}, instance=instance)

@@ -32,6 +32,8 @@ CPU_SHARES_PER_VCPU = 1024
 # os_command_line's bound: Linux refuses a single argument past 128 KiB
 # (MAX_ARG_STRLEN), and Docker repeats the command in every container list.
 COMMAND_LINE_MAX = 64 * 1024
+# The kernel's largest CPU weight (cgroup v1 cpu.shares).
+CPU_SHARES_MAX = 262144
 
 
 def container_name(instance_uuid):
@@ -109,15 +111,33 @@ def command(image_meta):
         refuse(_('cannot be parsed: %s') % e)
 
 
-def host_config(flavor, pids_limit):
-    """Limits and security settings for the container's HostConfig."""
+def cpu_limit(vcpus, host_cpus):
+    """How many CPUs' worth of time a container with ``vcpus`` gets on an
+    engine with ``host_cpus`` CPUs (``docker info``'s NCPU).
+
+    Nova overcommits CPU (``cpu_allocation_ratio``), so a flavor may have
+    more vCPUs than the engine has CPUs; Docker refuses a limit above
+    NCPU, and the kernel could not give more anyway.  Such a container may
+    use every CPU of the host, and its flavor still counts in full in
+    Placement.
+    """
+    return min(vcpus, max(host_cpus, 1))
+
+
+def host_config(flavor, pids_limit, host_cpus):
+    """Limits and security settings for the container's HostConfig, on an
+    engine with ``host_cpus`` CPUs.
+    """
     memory = flavor.memory_mb * _MIB
     return {
         'mem_limit': memory,
         # memory + swap: no swap beyond the flavor's memory.
         'memswap_limit': memory,
-        'nano_cpus': flavor.vcpus * 10 ** 9,
-        'cpu_shares': flavor.vcpus * CPU_SHARES_PER_VCPU,
+        'nano_cpus': cpu_limit(flavor.vcpus, host_cpus) * 10 ** 9,
+        # A relative weight: every vCPU counts, even beyond the engine's
+        # CPUs, up to the kernel's largest weight.
+        'cpu_shares': min(flavor.vcpus * CPU_SHARES_PER_VCPU,
+                          CPU_SHARES_MAX),
         'pids_limit': pids_limit,
         'network_mode': 'none',
         'privileged': False,
@@ -126,8 +146,9 @@ def host_config(flavor, pids_limit):
 
 
 def container_args(instance, image_ref, image_meta, host, pids_limit,
-                   knobs=None, tty=False):
-    """Keyword arguments for ``DockerClient.create_container``.
+                   host_cpus, knobs=None, tty=False):
+    """Keyword arguments for ``DockerClient.create_container`` on an
+    engine with ``host_cpus`` CPUs.
 
     ``knobs`` (from ``knobs.settings``) are merged over the host config's
     defaults; a None value there removes a default. ``tty`` (from
@@ -141,7 +162,8 @@ def container_args(instance, image_ref, image_meta, host, pids_limit,
         'environment': environment(instance.metadata or {}),
         'labels': labels.instance_labels(instance, host),
         'host_config': merge(
-            host_config(instance.flavor, pids_limit), knobs or {}),
+            host_config(instance.flavor, pids_limit, host_cpus),
+            knobs or {}),
         'stdin_open': True,
         'tty': tty,
         'detach': True,

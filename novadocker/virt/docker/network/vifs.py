@@ -23,6 +23,7 @@ The container side is always a veth pair; its host end, named
 * ``vrouter``: handed to Contrail's ``vrouter-port-control``.
 """
 
+import copy
 import shutil
 import threading
 
@@ -54,6 +55,28 @@ def _initialize_os_vif():
             _os_vif_ready = True
 
 
+def devname(vif):
+    """The host end's name: ``vif['devname']``, or for a port that has
+    none, the name Nova's Neutron code gives every port (``tap`` and the
+    start of the port's ID, ``NIC_NAME_LEN`` characters in all).
+    """
+    return vif.get('devname') or (
+        'tap' + vif['id'])[:network_model.NIC_NAME_LEN]
+
+
+def with_devnames(vifs):
+    """``vifs`` (a NetworkInfo or list), each with its ``devname``; VIFs
+    that lack one are copied, the caller's are never changed.
+    """
+    named = []
+    for vif in vifs or []:
+        if not vif.get('devname'):
+            vif = copy.deepcopy(vif)
+            vif['devname'] = devname(vif)
+        named.append(vif)
+    return network_model.NetworkInfo(named)
+
+
 def check_supported(vif, instance):
     """Raise VirtualInterfaceCreateException for a VIF type we cannot
     plug, before anything is created.
@@ -62,10 +85,6 @@ def check_supported(vif, instance):
         LOG.error('VIF type %s of port %s is not supported by the Docker '
                   'driver (supported: %s)', vif['type'], vif['id'],
                   ', '.join(SUPPORTED), instance=instance)
-        raise nova_exception.VirtualInterfaceCreateException()
-    if not vif.get('devname'):
-        LOG.error('Port %s has no device name', vif['id'],
-                  instance=instance)
         raise nova_exception.VirtualInterfaceCreateException()
 
 

@@ -168,6 +168,7 @@ class Network(object):
         On a failure the caller removes what was built with
         :meth:`teardown`.
         """
+        network_info = host_vifs.with_devnames(network_info)
         sandbox_id, names = self._ensure(instance, network_info, new=True)
         return sandbox_id, self._save(instance, network_info, names)
 
@@ -175,27 +176,27 @@ class Network(object):
         """Idempotent: start the sandbox and re-wire what is missing (after
         a restart of the sandbox, of dockerd or of the host).
         """
+        network_info = host_vifs.with_devnames(network_info)
         _vifs, known = self._load(instance)
         sandbox_id, names = self._ensure(instance, network_info, known)
         self._save(instance, network_info, names)
         return sandbox_id
 
     def unplug(self, instance, network_info):
-        for vif in network_info:
+        for vif in host_vifs.with_devnames(network_info):
             self._unwire_vif(instance, vif)
 
     def teardown(self, instance, network_info):
         """Remove everything; what is already gone is fine."""
         recorded, _names = self._load(instance)
-        vifs = list(network_info or [])
+        vifs = list(host_vifs.with_devnames(network_info))
         vifs += [v for v in recorded
                  if v['id'] not in {vif['id'] for vif in vifs}]
         if not vifs and not os.path.isdir(self._dir(instance)):
             # Built without ports: there never was a network to remove.
             return
         for vif in vifs:
-            if vif.get('devname'):
-                self._unwire_vif(instance, vif)
+            self._unwire_vif(instance, vif)
         self.sandboxes.remove(instance)
         if os.path.lexists(netns_path(instance.uuid)):
             linux_net.remove_netns_link(netns_name(instance.uuid))
@@ -204,6 +205,7 @@ class Network(object):
     # Hot plug
 
     def attach(self, instance, vif):
+        vif = host_vifs.with_devnames([vif])[0]
         vifs, known = self._load(instance)
         vifs = [v for v in vifs if v['id'] != vif['id']] + [vif]
         host_vifs.check_supported(vif, instance)
@@ -229,6 +231,7 @@ class Network(object):
         self._save(instance, network_model.NetworkInfo(vifs), names)
 
     def detach(self, instance, vif):
+        vif = host_vifs.with_devnames([vif])[0]
         vifs, known = self._load(instance)
         self._unwire_vif(instance, vif)
         vifs = [v for v in vifs if v['id'] != vif['id']]

@@ -85,8 +85,10 @@ class DockerDriverTestCase(test.NoDBTestCase):
         self.assertEqual([], self.http.calls('POST'))
 
     def test_spawn_removes_container_when_start_fails(self):
+        self.instance.flavor.vcpus = 4
         self.http.on('GET', '/images/nova-image:%s/json' % IMAGE_ID,
                      json={'Id': 'sha256:abc'})
+        self.http.on('GET', '/info', json={'NCPU': 2, 'Driver': 'overlay2'})
         self.http.on('POST', '/containers/create', json={'Id': 'c1'})
         self._inspect(status='created', running=False)
         self.http.on('POST', '/containers/c0ffee%s/start'
@@ -102,6 +104,9 @@ class DockerDriverTestCase(test.NoDBTestCase):
         body = self.http.calls('POST', '/containers/create')[0].json()
         self.assertEqual('nova-image:' + IMAGE_ID, body['Image'])
         self.assertEqual('none', body['HostConfig']['NetworkMode'])
+        # The instance's 4 vCPUs on an engine with 2 CPUs.
+        self.assertEqual(2 * 10 ** 9, body['HostConfig']['NanoCpus'])
+        self.assertEqual(4 * 1024, body['HostConfig']['CpuShares'])
 
     def test_failed_spawn_undoes_each_resource_once(self):
         calls = []
@@ -135,6 +140,17 @@ class DockerDriverTestCase(test.NoDBTestCase):
         self.driver.destroy(self.ctx, self.instance, [])
         self.assertEqual([], self.http.calls('DELETE'))
 
+    def test_destroy_is_cleanup_and_honours_destroy_disks(self):
+        self.http.on('GET', self.name + '/json', status_code=404,
+                     json={'message': 'No such container'})
+        files = self.useFixture(fixtures.MockPatchObject(
+            self.driver, '_files')).mock
+        self.driver.destroy(self.ctx, self.instance, [],
+                            destroy_disks=False)
+        files.remove.assert_not_called()
+        self.driver.destroy(self.ctx, self.instance, [])
+        files.remove.assert_called_once_with(self.instance)
+
     def test_destroy_never_touches_foreign_container(self):
         self.http.on('GET', self.name + '/json', json=docker_http.container(
             self.instance.uuid, labels={'owner': 'someone-else'}))
@@ -153,6 +169,21 @@ class DockerDriverTestCase(test.NoDBTestCase):
         self.assertEqual(power_state.SUSPENDED,
                          self.driver.get_info(self.instance,
                                               use_cache=False).state)
+
+    def test_unpause_and_resume_of_a_running_instance_do_nothing(self):
+        # Nova's generic driver suite: both succeed and change nothing.
+        self._inspect()
+        self.driver.unpause(self.instance)
+        self.driver.resume(self.ctx, self.instance, [])
+        self.assertEqual([], self.http.calls('POST'))
+
+    def test_unpause_of_a_paused_instance(self):
+        self._inspect(status='paused', paused=True)
+        cid = docker_http.container(self.instance.uuid)['Id']
+        self.http.on('POST', '/containers/%s/unpause' % cid,
+                     status_code=204)
+        self.driver.unpause(self.instance)
+        self.assertEqual(1, len(self.http.calls('POST')))
 
     def test_get_info_missing(self):
         self.http.on('GET', self.name + '/json', status_code=404,

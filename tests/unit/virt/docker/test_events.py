@@ -101,6 +101,44 @@ class EventWatcherTestCase(test.NoDBTestCase):
         self.assertEqual(1700000000, client.calls[1][1])
         self.assertEqual(1700000000, client.calls[2][1])
 
+    def test_stream_closed_at_once_backs_off_and_logs(self):
+        # The engine accepts each connection and closes it at once: the
+        # watcher waits 1, 2, 4... seconds (up to RETRY_MAX), and says so.
+        waits = []
+        client = _Client(*[[]] * 7)
+        watcher = events.EventWatcher(client, 'cmp1', lambda e: None)
+
+        def wait(delay):
+            waits.append(delay)
+            if len(waits) == 7:
+                watcher._stopping.set()
+            return watcher._stopping.is_set()
+
+        self.useFixture(fixtures.MockPatchObject(watcher._stopping, 'wait',
+                                                 side_effect=wait))
+        logged = self.useFixture(fixtures.FakeLogger(
+            name='novadocker.virt.docker.events'))
+        watcher._run()
+        self.assertEqual([1, 2, 4, 8, 16, 30, 30], waits)
+        self.assertEqual(7, logged.output.count(
+            'Docker closed the event stream'))
+
+    def test_back_off_starts_again_after_an_event(self):
+        waits = []
+        client = _Client([], [], [_event('start')], [])
+        watcher = events.EventWatcher(client, 'cmp1', lambda e: None)
+
+        def wait(delay):
+            waits.append(delay)
+            if len(waits) == 4:
+                watcher._stopping.set()
+            return watcher._stopping.is_set()
+
+        self.useFixture(fixtures.MockPatchObject(watcher._stopping, 'wait',
+                                                 side_effect=wait))
+        watcher._run()
+        self.assertEqual([1, 2, 1, 2], waits)
+
     def test_survives_unexpected_errors(self):
         self.useFixture(fixtures.MonkeyPatch(
             'novadocker.virt.docker.events.RETRY_MIN', 0.01))

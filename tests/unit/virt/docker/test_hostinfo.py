@@ -49,6 +49,8 @@ class HostInfoTestCase(test.NoDBTestCase):
         inv = hostinfo.inventory(INFO, (100, 40, 60), RATIOS, RESERVED)
         self.assertEqual(4, inv['VCPU']['total'])
         self.assertEqual(16.0, inv['VCPU']['allocation_ratio'])
+        # One instance may have more vCPUs than the host has cores.
+        self.assertEqual(64, inv['VCPU']['max_unit'])
         self.assertEqual(8192, inv['MEMORY_MB']['max_unit'])
         self.assertEqual(512, inv['MEMORY_MB']['reserved'])
         self.assertEqual(100, inv['DISK_GB']['total'])

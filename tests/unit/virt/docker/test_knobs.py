@@ -31,9 +31,9 @@ def _flavor(specs=None, vcpus=2, memory_mb=256, swap=0, root_gb=1):
 
 class SettingsTestCase(test.NoDBTestCase):
     def settings(self, specs=None, props=None, privileged=False,
-                 storage=None, **flavor):
+                 storage=None, host_cpus=8, **flavor):
         return knobs.settings(_flavor(specs, **flavor), 'img', props or {},
-                              2048, privileged, storage)
+                              2048, privileged, host_cpus, storage)
 
     def test_nothing_asked(self):
         self.assertEqual({'pids_limit': 2048}, self.settings())
@@ -45,12 +45,25 @@ class SettingsTestCase(test.NoDBTestCase):
         self.assertEqual({'nano_cpus': None, 'cpu_quota': 50000,
                           'cpu_period': 200000, 'cpu_shares': 512,
                           'pids_limit': 2048}, out)
-        merged = translator.merge(translator.host_config(_flavor(), 2048), out)
+        merged = translator.merge(translator.host_config(_flavor(), 2048, 8),
+                                  out)
         self.assertNotIn('nano_cpus', merged)
         self.assertEqual(512, merged['cpu_shares'])
 
     def test_period_alone_gives_vcpus_worth_of_quota(self):
         out = self.settings({'quota:cpu_period': '50000'}, vcpus=3)
+        self.assertEqual(150000, out['cpu_quota'])
+
+    def test_quota_never_exceeds_the_engines_cpus(self):
+        # Docker's NanoCpus range ends at NCPU; a CFS quota follows the
+        # same rule, whether derived from the vCPUs or set in the flavor.
+        out = self.settings({'quota:cpu_period': '50000'}, vcpus=4,
+                            host_cpus=2)
+        self.assertEqual(100000, out['cpu_quota'])
+        out = self.settings({'quota:cpu_quota': '900000'}, host_cpus=2)
+        self.assertEqual(200000, out['cpu_quota'])
+        self.assertEqual(100000, out['cpu_period'])
+        out = self.settings({'quota:cpu_quota': '150000'}, host_cpus=2)
         self.assertEqual(150000, out['cpu_quota'])
 
     def test_swap_from_flavor(self):
@@ -93,7 +106,6 @@ class SettingsTestCase(test.NoDBTestCase):
 
     def test_root_disk(self):
         specs = {'docker:root_disk_limit': 'true'}
-        self.assertTrue(knobs.wants_root_disk_limit(_flavor(specs)))
         self.assertEqual({'size': '5G'}, self.settings(
             specs, storage=('btrfs', 'btrfs'), root_gb=5)['storage_opt'])
         self.assertEqual({'size': '5G'}, self.settings(

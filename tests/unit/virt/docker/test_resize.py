@@ -34,14 +34,22 @@ class ResizeTestCase(test.NoDBTestCase):
         self.assertEqual({'Memory': 256 * MIB, 'MemorySwap': 384 * MIB,
                           'NanoCpus': 2 * 10 ** 9, 'CpuShares': 2048,
                           'PidsLimit': 100},
-                         resize.update_body(_flavor(swap=128), {}, 100))
+                         resize.update_body(_flavor(swap=128), {}, 100, 4))
         body = resize.update_body(_flavor({'quota:cpu_quota': '30000',
                                            'docker:pids_limit': '7'}),
-                                  {'docker_pids_limit': '5'}, 100)
+                                  {'docker_pids_limit': '5'}, 100, 4)
         self.assertNotIn('NanoCpus', body)
         self.assertEqual(30000, body['CpuQuota'])
         self.assertEqual(100000, body['CpuPeriod'])
         self.assertEqual(5, body['PidsLimit'])
+
+    def test_update_body_caps_cpus_at_the_engines(self):
+        body = resize.update_body(_flavor(vcpus=8), {}, 100, 2)
+        self.assertEqual(2 * 10 ** 9, body['NanoCpus'])
+        self.assertEqual(8 * 1024, body['CpuShares'])
+        body = resize.update_body(_flavor({'quota:cpu_period': '10000'},
+                                          vcpus=8), {}, 100, 2)
+        self.assertEqual(20000, body['CpuQuota'])
 
     def test_limits_may_change(self):
         resize.check_flavors(_flavor(), _flavor(

@@ -40,7 +40,7 @@ class TranslatorTestCase(test.NoDBTestCase):
     def test_container_args(self):
         args = translator.container_args(
             self.instance, 'nova-image:' + IMAGE_ID,
-            _image(os_command_line="sh -c 'echo a b'"), 'cmp1', 100)
+            _image(os_command_line="sh -c 'echo a b'"), 'cmp1', 100, 4)
         self.assertEqual('nova-%s' % self.instance.uuid, args['name'])
         self.assertEqual('web-1', args['hostname'])
         self.assertEqual(['sh', '-c', 'echo a b'], args['command'])
@@ -54,7 +54,7 @@ class TranslatorTestCase(test.NoDBTestCase):
         }, args['labels'])
 
     def test_host_config_limits_and_security(self):
-        host = translator.host_config(self.instance.flavor, 100)
+        host = translator.host_config(self.instance.flavor, 100, 4)
         self.assertEqual(512 * 1024 * 1024, host['mem_limit'])
         self.assertEqual(host['mem_limit'], host['memswap_limit'])
         self.assertEqual(2 * 10 ** 9, host['nano_cpus'])
@@ -63,6 +63,22 @@ class TranslatorTestCase(test.NoDBTestCase):
         self.assertEqual('none', host['network_mode'])
         self.assertFalse(host['privileged'])
         self.assertEqual(['no-new-privileges:true'], host['security_opt'])
+
+    def test_cpu_limit(self):
+        self.assertEqual(2, translator.cpu_limit(4, 2))
+        self.assertEqual(3, translator.cpu_limit(3, 8))
+        self.assertEqual(1, translator.cpu_limit(1, 0))
+
+    def test_more_vcpus_than_the_engine_has(self):
+        # Nova overcommits CPU: the container may use every CPU there is,
+        # and keeps its full weight against other containers.
+        self.instance.flavor.vcpus = 5
+        host = translator.host_config(self.instance.flavor, 100, 2)
+        self.assertEqual(2 * 10 ** 9, host['nano_cpus'])
+        self.assertEqual(5 * 1024, host['cpu_shares'])
+        self.instance.flavor.vcpus = 1000
+        host = translator.host_config(self.instance.flavor, 100, 2)
+        self.assertEqual(262144, host['cpu_shares'])
 
     def test_no_command(self):
         self.assertIsNone(translator.command(_image()))
@@ -108,11 +124,11 @@ class TranslatorTestCase(test.NoDBTestCase):
     def test_hostname_falls_back_to_name_and_is_cut(self):
         self.instance.hostname = None
         args = translator.container_args(self.instance, 'x', _image(),
-                                         'h', 1)
+                                         'h', 1, 4)
         self.assertEqual(self.instance.name, args['hostname'])
         self.instance.hostname = 'h' * 80
         args = translator.container_args(self.instance, 'x', _image(),
-                                         'h', 1)
+                                         'h', 1, 4)
         self.assertEqual(63, len(args['hostname']))
 
 

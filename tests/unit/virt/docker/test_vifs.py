@@ -45,11 +45,17 @@ def test_unsupported_types_are_refused(vif_type):
         vifs.check_supported(_vif(vif_type), INSTANCE)
 
 
-def test_a_port_without_device_name_is_refused():
+def test_a_port_without_device_name_gets_neutrons_name():
+    # As nova's Neutron code names every port: "tap" + the port's ID, 14
+    # characters in all.
     vif = _vif('ovs')
+    vif['id'] = '51a9642b-1414-4bd6-9a92-1320ddc55a63'
     vif['devname'] = None
-    with pytest.raises(exception.VirtualInterfaceCreateException):
-        vifs.check_supported(vif, INSTANCE)
+    named = vifs.with_devnames(model.NetworkInfo([vif, _vif('tap')]))
+    assert [v['devname'] for v in named] == ['tap51a9642b-14', 'tapp-1']
+    assert vif['devname'] is None
+    assert isinstance(named, model.NetworkInfo)
+    assert named[0]['network']['bridge'] == 'br-int'
 
 
 def test_tap_is_left_for_the_agent():
