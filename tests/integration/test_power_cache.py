@@ -84,6 +84,15 @@ def test_sync_after_each_power_operation_sees_the_new_state(driver,
     ctxt = nova_context.get_admin_context()
     inst = _instance()
     driver.spawn(ctxt, inst, image_meta, [], None, {})
+    try:
+        _power_steps(driver, ctxt, inst)
+    finally:
+        # Everything the spawn made (the instance's shared volumes
+        # directory is a mount).
+        driver.destroy(ctxt, inst, None)
+
+
+def _power_steps(driver, ctxt, inst):
     assert driver.get_info(inst).state == power_state.RUNNING
 
     steps = [

@@ -115,7 +115,6 @@ NETNS_ENTRYPOINTS = {
         p, 'eth0', [('default', '10.0.0.1')]),
     'set_loopback_up': lambda p: linux_net.set_loopback_up(p),
     'delete_link': lambda p: linux_net.delete_link('eth0', netns_path=p),
-    'link_names': lambda p: linux_net.link_names(p),
     'link_stats': lambda p: linux_net.link_stats(p),
 }
 
