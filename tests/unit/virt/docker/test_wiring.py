@@ -140,7 +140,8 @@ def host(tmp_path, monkeypatch):
     fake = FakeHost(str(tmp_path / 'netns'))
     monkeypatch.setattr(wiring, 'linux_net', fake)
     monkeypatch.setattr(wiring, 'host_vifs', types.SimpleNamespace(
-        check_supported=host_vifs.check_supported, plug=fake.plug,
+        check_supported=host_vifs.check_supported,
+        with_devnames=host_vifs.with_devnames, plug=fake.plug,
         unplug=fake.unplug))
     monkeypatch.setattr(wiring, '_host_link_exists',
                         lambda ifname: ifname in fake.links)
