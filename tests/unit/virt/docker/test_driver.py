@@ -124,6 +124,7 @@ class DockerDriverTestCase(test.NoDBTestCase):
                 return call
         self.http.on('GET', '/images/nova-image:%s/json' % IMAGE_ID,
                      json={'Id': 'sha256:abc'})
+        self.http.on('GET', '/info', json={'NCPU': 2})
         self.driver._files = Recorder('files')
         self.driver._network = Recorder('network', fail='setup')
         self.driver._containers = Recorder('containers')
