@@ -327,9 +327,34 @@ it (Docker events still report changes at once, see ``watch_events``).
 """),
 ]
 
+migration_opts = [
+    cfg.StrOpt('migration_address',
+               help="""
+Address on which this host serves an instance's writable layer to the
+destination of a cold migration or a resize to another host.
+
+Each migration opens a one-shot TLS endpoint on an ephemeral port of this
+address, with a certificate made for it alone and a random token, both
+handed to the destination over Nova's RPC; it closes after one transfer or
+``migration_timeout``. When unset, ``[DEFAULT] my_ip`` is used. Compute
+hosts must reach each other on this address (any TCP port).
+"""),
+    cfg.IntOpt('migration_timeout',
+               default=600,
+               min=1,
+               help="""
+Seconds the source of a cold migration waits for the destination to fetch
+the writable layer.
+
+After that the endpoint closes and the committed layer is removed; the
+destination's ``finish_migration`` then fails and the source container
+stays, stopped, with its data.
+"""),
+]
+
 ALL_OPTS = (connection_opts + container_opts + image_opts +
             instance_files_opts + disk_opts + console_opts + registry_opts +
-            network_opts + periodic_opts)
+            network_opts + periodic_opts + migration_opts)
 
 
 def register_opts(conf):

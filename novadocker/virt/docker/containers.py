@@ -118,12 +118,20 @@ class Containers(object):
 
     def remove(self, instance):
         """Remove the container; True if there was one to remove."""
+        return self.remove_with_image(instance) is not None
+
+    def remove_with_image(self, instance):
+        """Remove the container; the image it ran from (``Config.Image``),
+        or None when there was none to remove.
+        """
         try:
             info = self.inspect(instance)
         except nova_exception.InstanceNotFound:
-            return False
+            return None
         with self._changing():
-            return remove_owned(self._client, info, instance)
+            if not remove_owned(self._client, info, instance):
+                return None
+        return info['Config'].get('Image') or ''
 
     def start(self, instance):
         info = self.inspect(instance)

@@ -45,10 +45,12 @@ from novadocker.virt.docker.image import registry
 from novadocker.virt.docker.image import store
 from novadocker.virt.docker import knobs
 from novadocker.virt.docker import labels
+from novadocker.virt.docker import migration as docker_migration
 from novadocker.virt.docker import mounts
 from novadocker.virt.docker.network import vifwait
 from novadocker.virt.docker.network import wiring
 from novadocker.virt.docker import password
+from novadocker.virt.docker import rescue as docker_rescue
 from novadocker.virt.docker import resize
 from novadocker.virt.docker import rollback
 from novadocker.virt.docker import snapshot as docker_snapshot
@@ -79,7 +81,7 @@ class DockerDriver(driver.ComputeDriver):
     capabilities = dict(
         driver.ComputeDriver.capabilities,
         has_imagecache=True,
-        supports_evacuate=False,
+        supports_evacuate=True,
         supports_migrate_to_same_host=True,
         supports_attach_interface=True,
         supports_multiattach=False,
@@ -126,6 +128,12 @@ class DockerDriver(driver.ComputeDriver):
             self._client, self._containers, CONF.docker.config_drive_path)
         self._disks = instancedisks.InstanceDisks.from_conf(
             CONF, self._containers)
+        self._rescues = docker_rescue.Rescues(self._client, CONF.host,
+                                              CONF.instances_path)
+        self._migrations = docker_migration.Migrations(
+            self._client, self._images,
+            CONF.docker.migration_address or CONF.my_ip,
+            CONF.docker.migration_timeout)
 
     # Host
 
@@ -142,6 +150,7 @@ class DockerDriver(driver.ComputeDriver):
                  '%s', version.get('Version'), version.get('ApiVersion'),
                  version.get('MinAPIVersion'), self._client.url)
         self._consoles.start()
+        self._migrations.remove_leftovers()
         if CONF.docker.watch_events:
             self._events = events.EventWatcher(self._client, CONF.host,
                                                self.emit_event)
@@ -257,6 +266,16 @@ class DockerDriver(driver.ComputeDriver):
               block_device_info=None, power_on=True, accel_info=None):
         store.check_format(image_meta)
         image_ref = self._images.ensure(context, instance, image_meta)
+        self._build(context, instance, image_ref, image_meta, network_info,
+                    block_device_info, power_on, injected_files,
+                    admin_password)
+
+    def _build(self, context, instance, image_ref, image_meta, network_info,
+               block_device_info, power_on, injected_files=None,
+               admin_password=None):
+        """Create (and start) the instance's container from ``image_ref``
+        with its disks, network and files; on failure nothing is left.
+        """
         props = self._images.properties(context, instance)
         host_cpus = self._host_info.cpus()
         args = translator.container_args(
@@ -285,9 +304,10 @@ class DockerDriver(driver.ComputeDriver):
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
-        if instance.task_state == task_states.RESIZE_REVERTING:
+        if (instance.task_state == task_states.RESIZE_REVERTING and
+                docker_migration.same_host(context, instance)):
             # Nova destroys the resized guest before reverting; resizes
-            # stay on this host and keep the one container.
+            # on one host keep the one container.
             try:
                 self._containers.stop(instance, 0)
             except exception.InstanceNotFound:
@@ -300,8 +320,14 @@ class DockerDriver(driver.ComputeDriver):
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
         self._consoles.release(instance.uuid)
-        self._containers.remove(instance)
-        if destroy_vifs:
+        self._rescues.stop(instance)
+        image = self._containers.remove_with_image(instance)
+        if image:
+            self._migrations.remove_instance_image(instance, image)
+        if instance.host and instance.host != self._host:
+            # Evacuated, or moved on: the ports are the other host's.
+            self._network.release(instance, network_info)
+        elif destroy_vifs:
             self._network.teardown(instance, network_info)
         if destroy_disks:
             self._files.remove(instance)
@@ -357,6 +383,26 @@ class DockerDriver(driver.ComputeDriver):
         self._ensure_network(instance, network_info)
         self._containers.start(instance)
 
+    def rescue(self, context, instance, network_info, image_meta,
+               rescue_password, block_device_info, share_info):
+        # A container sees the server's root file system at /rescue
+        # (rescue.py); rescue_password has nothing to set.
+        store.check_format(image_meta)
+        image_ref = self._images.ensure(context, instance, image_meta)
+        self._containers.stop(instance, 0)
+        sandbox_id = None
+        if network_info:
+            sandbox_id = self._network.ensure(instance, network_info)
+        args = translator.container_args(
+            instance, image_ref, image_meta, self._host,
+            CONF.docker.pids_limit)
+        self._rescues.start(instance, self._containers.inspect(instance),
+                            args, sandbox_id)
+
+    def unrescue(self, context, instance):
+        self._rescues.stop(instance)
+        self._containers.start(instance)
+
     def manage_image_cache(self, context, all_instances):
         with _not_ready_when_unreachable():
             self._image_cache.prune(all_instances)
@@ -374,34 +420,70 @@ class DockerDriver(driver.ComputeDriver):
         docker_snapshot.take(context, instance, image_id, update_task_state,
                              self._containers, self._images, self._glance)
 
-    # Resize: on this host only, the container keeps its file system and
-    # gets the other flavor's limits (resize.py).
+    # Resize and cold migration: on the same host the container stays and
+    # gets the other flavor's limits (resize.py); to another host its
+    # writable layer streams there and it is rebuilt (migration.py).
 
     def migrate_disk_and_power_off(self, context, instance, dest,
                                    flavor, network_info,
                                    block_device_info=None,
                                    timeout=0, retry_interval=0):
-        resize.check_same_host(dest,
-                               (CONF.my_ip, self._host))
-        resize.check_flavors(instance.flavor, flavor)
         self._disks.check_resize(instance, flavor)
+        if not docker_migration.same_host(context, instance):
+            return self._send(instance, network_info, block_device_info,
+                              timeout)
+        resize.check_flavors(instance.flavor, flavor)
         self._containers.stop(instance, timeout)
         return '{}'
+
+    def _send(self, instance, network_info, block_device_info, timeout):
+        docker_migration.check_movable(instance)
+        info = self._containers.inspect(instance)
+        self._containers.stop(instance, timeout)
+        try:
+            disk_info = self._migrations.send(instance, info['Id'])
+            self._network.park(instance, network_info)
+            self._disks.disconnect_volumes(instance, block_device_info)
+        except Exception as e:
+            LOG.exception('Sending the container failed; it stays here',
+                          instance=instance)
+            self._migrations.close(instance)
+            if info['State'].get('Running'):
+                self.power_on(None, instance, network_info,
+                              block_device_info)
+            raise exception.InstanceFaultRollback(
+                inner_exception=exception.MigrationError(reason=str(e)))
+        return disk_info
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None, power_on=True,
                          share_info=None):
-        self._apply_flavor(instance, power_on, network_info)
+        if docker_migration.same_host(context, instance, migration):
+            self._apply_flavor(instance, power_on, network_info)
+            return
+        image_ref = self._migrations.receive(instance, disk_info)
+        with rollback.Rollback(instance) as undo:
+            undo.add(self._migrations.remove_instance_image, instance)
+            self._build(context, instance, image_ref, image_meta,
+                        network_info, block_device_info, power_on)
 
     def confirm_migration(self, context, migration, instance, network_info):
-        # The one container already runs with the new flavor's limits.
-        LOG.debug('Resize confirmed', instance=instance)
+        if docker_migration.same_host(context, instance, migration):
+            # The one container already runs with the new flavor's limits.
+            return
+        self._migrations.close(instance)
+        # instance.host is the destination now: our ports are released,
+        # not torn down (cleanup).
+        self.cleanup(context, instance, network_info)
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
                                 power_on=True, share_info=None):
-        # instance.flavor is the old flavor again.
+        # instance.flavor is the old flavor again; a container that went
+        # elsewhere never left this host, nor changed.
+        self._migrations.close(instance)
+        self._disks.ensure(context, instance, block_device_info)
         self._apply_flavor(instance, power_on, network_info)
 
     def _apply_flavor(self, instance, power_on, network_info):

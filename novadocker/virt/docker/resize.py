@@ -12,7 +12,7 @@
 
 """Resize on the same host: the container stays, its limits change.
 
-A container's file system cannot move to another host, so a resize keeps
+A resize that stays on its host (``allow_resize_to_same_host``) keeps
 the instance's container and applies the new flavor's CPU, memory, swap
 and pids limits with ``docker update`` while it is stopped (Docker refuses
 to lower a running container's memory below what it uses).  A revert
@@ -43,15 +43,6 @@ _UPDATE_FIELDS = {
     'cpu_quota': 'CpuQuota',
     'pids_limit': 'PidsLimit',
 }
-
-
-def check_same_host(dest, local_addresses):
-    """Refuse (rolling the instance back) a migration to another host."""
-    if dest not in local_addresses:
-        raise exception.InstanceFaultRollback(
-            inner_exception=exception.MigrationPreCheckError(
-                reason=_('the Docker driver resizes only on the same host '
-                         '(a container cannot move to %s)') % dest))
 
 
 def check_flavors(old_flavor, new_flavor):

@@ -163,6 +163,17 @@ class InstanceDisks(object):
             driver.block_device_info_get_mapping(block_device_info)])
         self._ephemeral.remove(instance)
 
+    def disconnect_volumes(self, instance, block_device_info):
+        """Unmount and disconnect the volumes (a move to another host
+        attaches them there); the ephemeral disks stay, and so does the
+        (empty) volumes directory the stopped container has mounted.
+        """
+        infos = [bdm['connection_info'] for bdm in
+                 driver.block_device_info_get_mapping(block_device_info)]
+        if infos:
+            self._volumes.remove(instance, infos)
+            self._volumes.prepare(instance)
+
     def attach(self, context, instance, connection_info, mountpoint,
                encryption=None):
         vol = self._volume(context, instance, connection_info, mountpoint)

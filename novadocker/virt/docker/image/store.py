@@ -293,9 +293,19 @@ class ImageStore(object):
         LOG.info('Loading image %s from %s', image_id, where,
                  instance=instance)
         ref = image_ref(image_id)
+        self.load_stream(image_id, chunks, sums, meta.get('size') or None,
+                         ref, instance)
+        return ref
+
+    def load_stream(self, name, chunks, sums, size, ref, instance=None):
+        """Stream a ``docker save`` tarball (chunks) through the image
+        filter into Docker as ``ref``, checking ``sums`` (``(algorithm,
+        hex digest)`` pairs); returns the Docker image id. ``name`` names
+        it in messages.
+        """
         checker = image_filter.ImageFilter(
-            image_id, sums, meta.get('size') or None, reference=ref)
-        progress = Progress(image_id, meta.get('size'), instance)
+            name, sums, size, reference=ref)
+        progress = Progress(name, size, instance)
         try:
             self._client.load_image(
                 checker.filter(progress.wrap(chunks)))
@@ -305,19 +315,20 @@ class ImageStore(object):
                 close()
         if checker.plan is None:
             raise exception.DockerServerError(
-                what='image load %s' % image_id,
+                what='image load %s' % name,
                 reason=_('Docker answered before reading the whole image'))
         try:
             # Re-tagging records the load as Metadata.LastTagTime, the
             # image cache's "last used" (docker load's own tags do not).
-            self._client.tag(ref, REPOSITORY, image_id)
+            repository, _sep, tag = ref.rpartition(':')
+            self._client.tag(ref, repository, tag)
             loaded = self._client.inspect_image(ref)['Id']
         except exception.DockerNotFound as e:
             raise exception.DockerServerError(
-                what='image load %s' % image_id,
+                what='image load %s' % name,
                 reason=_('Docker reported success but has no image %s')
                 % ref) from e
         progress.log('Loaded image %s')
-        LOG.info('Image %s is Docker image %s', image_id, loaded,
+        LOG.info('Image %s is Docker image %s', name, loaded,
                  instance=instance)
-        return ref
+        return loaded

@@ -180,6 +180,13 @@ class Sandboxes(object):
             self._client.unpause(info['Id'])
         return info['Id'], info['State']['Pid']
 
+    def stop(self, instance):
+        """Stop the sandbox (its namespace goes with it); idempotent."""
+        info = self.inspect(instance)
+        if info is not None and info['State'].get('Running'):
+            self._client.kill(info['Id'])
+            self._client.wait(info['Id'], timeout=60)
+
     def remove(self, instance):
         try:
             info = self.inspect(instance)

@@ -44,6 +44,9 @@ STATE_DIR_MODE = 0o755
 # Ports wired at the same time.
 MAX_PARALLEL = 4
 STATE_FILE = 'vifs.json'
+# Present while the network is parked (the instance moved to another host
+# and may come back): its ports are unplugged here and are not ours.
+PARKED_FILE = 'parked'
 # Paths inside the container -> file names in the state directory.
 FILES = {'/etc/resolv.conf': 'resolv.conf', '/etc/hosts': 'hosts',
          '/etc/hostname': 'hostname'}
@@ -180,7 +183,33 @@ class Network(object):
         _vifs, known = self._load(instance)
         sandbox_id, names = self._ensure(instance, network_info, known)
         self._save(instance, network_info, names)
+        self._set_parked(instance, False)
         return sandbox_id
+
+    def park(self, instance, network_info):
+        """Unplug the ports and stop the sandbox, keeping it and the
+        records, while the instance runs elsewhere: :meth:`ensure` wires
+        it again (revert), :meth:`teardown` removes it (confirm) without
+        touching the ports, which belong to the other host by then.
+        """
+        for vif in network_info or []:
+            self._unwire_vif(instance, vif)
+        if os.path.lexists(netns_path(instance.uuid)):
+            linux_net.remove_netns_link(netns_name(instance.uuid))
+        self.sandboxes.stop(instance)
+        if os.path.isdir(self._dir(instance)):
+            self._set_parked(instance, True)
+
+    def _parked(self, instance):
+        return os.path.exists(os.path.join(self._dir(instance), PARKED_FILE))
+
+    def _set_parked(self, instance, parked):
+        path = os.path.join(self._dir(instance), PARKED_FILE)
+        if parked:
+            with open(path, 'w'):
+                pass
+        elif os.path.exists(path):
+            os.unlink(path)
 
     def unplug(self, instance, network_info):
         for vif in host_vifs.with_devnames(network_info):
@@ -195,10 +224,33 @@ class Network(object):
         if not vifs and not os.path.isdir(self._dir(instance)):
             # Built without ports: there never was a network to remove.
             return
+        if self._parked(instance):
+            self.release(instance, vifs)
+            return
         for vif in vifs:
             self._unwire_vif(instance, vif)
         self.sandboxes.remove(instance)
         if os.path.lexists(netns_path(instance.uuid)):
+            linux_net.remove_netns_link(netns_name(instance.uuid))
+        self._forget(instance)
+
+    def release(self, instance, network_info):
+        """Remove what is left here of an instance that runs on another
+        host now (confirmed migration, evacuation): the sandbox first,
+        which takes our namespace and its links with it; then the switch
+        ports whose device is gone. A link that still exists, and a
+        namespace name in use, belong to someone else and stay.
+        """
+        self.sandboxes.remove(instance)
+        for vif in network_info or []:
+            if vif.get('devname') and not _host_link_exists(vif['devname']):
+                try:
+                    host_vifs.unplug(instance, vif)
+                except Exception:   # the rest of the clean-up goes on
+                    LOG.exception('Could not unplug port %s', vif['id'],
+                                  instance=instance)
+        path = netns_path(instance.uuid)
+        if os.path.lexists(path) and not os.path.exists(path):
             linux_net.remove_netns_link(netns_name(instance.uuid))
         self._forget(instance)
 
