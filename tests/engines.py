@@ -20,6 +20,7 @@ it and removes its directory at cleanup.
 """
 
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -127,3 +128,69 @@ def _remove(base):
                         reverse=True):
         subprocess.run(['umount', '-l', mount], check=False)
     shutil.rmtree(base, ignore_errors=True)
+
+
+class RestartableEngine(object):
+    """A dockerd of its own (the one on ``PATH``, which tools/dev.sh chooses)
+    that a test can stop and start again (a host that fails and comes
+    back); ``start()``, ``stop()``, ``remove()``.
+    """
+
+    def __init__(self, name):
+        # Short: containerd's socket lives under the exec root.
+        self.base = tempfile.mkdtemp(prefix='nd%s' % name, dir='/tmp')
+        self.url = 'unix://%s/docker.sock' % self.base
+        self._proc = None
+        self._log = None
+
+    def start(self):
+        self._log = open(os.path.join(self.base, 'dockerd.log'), 'a')
+        extra = shlex.split(os.environ.get('NOVADOCKER_DOCKERD_ARGS', ''))
+        self._proc = subprocess.Popen(
+            ['dockerd', '--data-root', os.path.join(self.base, 'data'),
+             '--exec-root', os.path.join(self.base, 'exec'),
+             '--pidfile', os.path.join(self.base, 'pid'),
+             '--bridge=none', '--iptables=false', '--ip-masq=false',
+             '-H', self.url] + extra,
+            stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                api = docker.APIClient(base_url=self.url, version='auto')
+                api.ping()
+                api.close()
+                return
+            except docker.errors.DockerException:
+                if self._proc.poll() is not None or \
+                        time.monotonic() > deadline:
+                    raise RuntimeError(
+                        'private dockerd did not start; see %s/dockerd.log'
+                        % self.base)
+                time.sleep(0.5)
+
+    @property
+    def running(self):
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self):
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
+        self._proc = None
+        self._log.close()
+
+    def remove(self):
+        self.stop()
+        with open('/proc/self/mounts') as f:
+            mounts = [line.split()[1] for line in f]
+        for mount in sorted((m for m in mounts
+                             if m.startswith(self.base + '/')),
+                            reverse=True):
+            subprocess.run(['umount', '-l', mount], check=False)
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -205,8 +205,12 @@ class DockerFunctionalTestCase(
 
         self.start_service('conductor')
         self.start_service('scheduler')
-        self.compute = self._start_compute(self.host)
+        self._start_computes()
         self.ctxt = nova_context.get_admin_context()
+
+    def _start_computes(self):
+        """Start the compute service(s); one on ``self.host`` here."""
+        self.compute = self._start_compute(self.host)
 
     @property
     def driver(self):

@@ -42,18 +42,16 @@ def _ovs(*args):
                           capture_output=True, text=True).stdout.strip()
 
 
-class NetworkingTest(base.DockerFunctionalTestCase):
+class OvsPortsMixin(object):
+    """Ports on real OVS (``br-int``) for a DockerFunctionalTestCase:
+    call ``setup_ovs_ports()`` in setUp, then ``_port(index)``.
+    """
 
-    def setUp(self):
-        super().setUp()
-        tmp = self.useFixture(fixtures.TempDir()).path
-        self.flags(instances_path=tmp)
+    def setup_ovs_ports(self):
         self.useFixture(fixtures.MonkeyPatch('os.uname', REAL_UNAME))
         self._os_vif()
         self._br_int()
         self._documentation_prefixes()
-        self.image = self.create_docker_image()
-        self.flavor = self.create_flavor(memory_mb=64)
 
     def _os_vif(self):
         # As nova.conf would: os-vif's OVS plugin reads its connection
@@ -108,6 +106,17 @@ class NetworkingTest(base.DockerFunctionalTestCase):
             'status': status,
         })
         return port_id
+
+
+class NetworkingTest(OvsPortsMixin, base.DockerFunctionalTestCase):
+
+    def setUp(self):
+        super().setUp()
+        tmp = self.useFixture(fixtures.TempDir()).path
+        self.flags(instances_path=tmp)
+        self.setup_ovs_ports()
+        self.image = self.create_docker_image()
+        self.flavor = self.create_flavor(memory_mb=64)
 
     def _boot_with_port(self, port_id, name):
         body = self._build_server(name=name, image_uuid=self.image['id'],

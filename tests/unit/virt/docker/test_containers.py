@@ -115,6 +115,7 @@ def test_foreign_container_is_never_removed(http, containers, instance,
                                             owner):
     _answer(http, FOREIGN[owner])
     assert containers.remove(instance) is False
+    assert containers.remove_with_image(instance) is None
     assert _all_requests_but_inspect(http) == []
 
 
@@ -125,6 +126,7 @@ def test_missing_container_is_instance_not_found(http, containers,
     with pytest.raises(nova_exception.InstanceNotFound):
         containers.inspect(instance)
     assert containers.remove(instance) is False
+    assert containers.remove_with_image(instance) is None
     assert _all_requests_but_inspect(http) == []
 
 
@@ -135,18 +137,22 @@ def test_our_container_is_acted_on_by_its_id(http, containers, instance):
     assert containers.inspect(instance)['Id'] == CID
     containers.signal(instance, 'SIGUSR1')
     assert containers.remove(instance) is True
+    assert containers.remove_with_image(instance) is not None
     assert _all_requests_but_inspect(http) == [
         ('POST', '/v%s/containers/%s/kill' % (docker_http.API, CID)),
+        ('DELETE', '/v%s/containers/%s' % (docker_http.API, CID)),
         ('DELETE', '/v%s/containers/%s' % (docker_http.API, CID))]
 
 
 def test_every_operation_on_an_instance_is_covered():
-    # create makes a new container; remove has its own test.
+    # create makes a new container; remove (and remove_with_image, its
+    # form that names the image) has its own tests.
     takes_instance = {
         name for name, value in vars(docker_containers.Containers).items()
         if not name.startswith('_') and callable(value)
         and 'instance' in inspect.signature(value).parameters}
-    assert takes_instance - {'create', 'remove'} == set(OPERATIONS) - {
+    assert takes_instance - {'create', 'remove', 'remove_with_image'} == set(
+        OPERATIONS) - {
         'kill'}
 
 

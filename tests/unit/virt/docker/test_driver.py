@@ -44,7 +44,8 @@ class DockerDriverTestCase(test.NoDBTestCase):
         self.http = self.useFixture(docker_http.DockerHTTP())
         self.ctx = context.get_admin_context()
         self.instance = fake_instance.fake_instance_obj(self.ctx,
-                                                        hostname='web')
+                                                        hostname='web',
+                                                        host='cmp1')
         self.instance.metadata = {}
         self.instance.system_metadata = {}
         self.name = '/containers/nova-%s' % self.instance.uuid
@@ -71,7 +72,7 @@ class DockerDriverTestCase(test.NoDBTestCase):
     def test_capabilities(self):
         caps = self.driver.capabilities
         self.assertTrue(caps['supports_image_type_raw'])
-        self.assertFalse(caps['supports_evacuate'])
+        self.assertTrue(caps['supports_evacuate'])
         self.assertEqual(set(nova_driver.ComputeDriver.capabilities),
                          set(caps))
 

@@ -64,14 +64,6 @@ class ResizeTestCase(test.NoDBTestCase):
                                   _flavor(old), _flavor(new))
             self.assertIsInstance(e.inner_exception, exception.ResizeError)
 
-    def test_other_host_refused(self):
-        e = self.assertRaises(exception.InstanceFaultRollback,
-                              resize.check_same_host, '10.0.0.9',
-                              ('10.0.0.1', 'cmp1'))
-        self.assertIsInstance(e.inner_exception,
-                              exception.MigrationPreCheckError)
-        resize.check_same_host('10.0.0.1', ('10.0.0.1', 'cmp1'))
-
 
 class UpdateResourcesTestCase(test.NoDBTestCase):
     def setUp(self):
