@@ -61,6 +61,8 @@ def _host_reboot(servers, inst):
     (the loop device standing in for the volume stays).
     """
     servers.api.kill(servers.container(inst))
+    # The kill is asynchronous; the container's mounts go when it is gone.
+    servers.api.wait(servers.container(inst), timeout=30)
     top = os.path.join(support.CONF.instances_path, inst.uuid)
     for target in support.mountinfo.below(top):
         support.run('umount', target)
