@@ -99,9 +99,21 @@ def leftovers(inst):
     for sub in ('volumes', 'ephemeral'):
         if os.path.exists(os.path.join(top, sub)):
             found.append('directory %s' % sub)
-    loops = run('losetup', '-a').stdout
-    found += ['loop %s' % line for line in loops.splitlines() if top in line]
-    return found
+    return found + _loops(top)
+
+
+def _loops(top, timeout=10):
+    """Loop devices over files below ``top``. An autoclear loop device is
+    released by the kernel shortly after its last unmount, not at once:
+    wait for that.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = ['loop %s' % line for line in
+                 run('losetup', '-a').stdout.splitlines() if top in line]
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def force_cleanup(inst):
