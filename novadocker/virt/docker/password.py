@@ -28,7 +28,8 @@ LOG = logging.getLogger(__name__)
 
 COMMAND = ['chpasswd']
 USER = 'root'
-# Exit codes of an exec whose command does not exist or cannot run.
+# Exit codes of an exec whose command does not exist or cannot run, also
+# when the image has no root account to run it as.
 NO_COMMAND = (126, 127)
 EXEC_TIMEOUT = 30
 
