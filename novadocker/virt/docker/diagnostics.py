@@ -13,14 +13,18 @@
 """What ``openstack server show --diagnostics`` reports for a container.
 
 One inspect and one stats call to the engine (a single sample, no
-stream), and one read of the link counters inside the container's network
-namespace (Docker's own stats know nothing of the links the driver wires
-itself). The translators below turn those into Nova's diagnostics without
-further I/O: :func:`instance_diagnostics` for microversion 2.48 and later,
-:func:`legacy` for the free-form answer of earlier ones.
+stream), and one read of the link counters inside the network namespace
+the container shares with its network sandbox (Docker's own stats know
+nothing of the links the driver wires itself). Each mounted volume is a
+disk, with the I/O the container's cgroup counted on its block device
+(from the same stats sample). The translators below turn those into
+Nova's diagnostics without further I/O: :func:`instance_diagnostics` for
+microversion 2.48 and later, :func:`legacy` for the free-form answer of
+earlier ones.
 """
 
 import datetime
+import os
 import re
 
 from nova.objects import diagnostics as diagnostics_obj
@@ -29,6 +33,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from novadocker.privsep import linux_net
+from novadocker.virt.docker.network import wiring
 from novadocker.virt.docker import states
 
 LOG = logging.getLogger(__name__)
@@ -84,12 +89,34 @@ def cpu_time(stats):
         'total_usage')
 
 
+def _blkio(stats, key, device):
+    """``{'read': n, 'write': n}`` of one device in a blkio list."""
+    found = {}
+    for entry in ((stats.get('blkio_stats') or {}).get(key) or ()):
+        if (entry.get('major'), entry.get('minor')) == tuple(device):
+            op = (entry.get('op') or '').lower()
+            found[op] = found.get(op, 0) + (entry.get('value') or 0)
+    return found
+
+
+def disk_io(stats, device):
+    """Bytes and requests the container read from and wrote to the block
+    device ``(major, minor)``, as its cgroup counted them.
+    """
+    nbytes = _blkio(stats, 'io_service_bytes_recursive', device)
+    requests = _blkio(stats, 'io_serviced_recursive', device)
+    return {'read_bytes': nbytes.get('read', 0),
+            'read_requests': requests.get('read', 0),
+            'write_bytes': nbytes.get('write', 0),
+            'write_requests': requests.get('write', 0)}
+
+
 def _mib(value):
     return None if value is None else value // MiB
 
 
 def instance_diagnostics(info, stats, links, vcpus, config_drive_path,
-                         now=None):
+                         volumes=None, now=None):
     """Nova's Diagnostics object (microversion 2.48)."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     limit, used = memory(stats)
@@ -116,11 +143,14 @@ def instance_diagnostics(info, stats, links, vcpus, config_drive_path,
                       tx_errors=link['tx_errors'],
                       tx_drop=link['tx_dropped'],
                       tx_packets=link['tx_packets'])
+    for _name, device in sorted((volumes or {}).items()):
+        diags.add_disk(errors_count=None, **disk_io(stats, device))
     diags.num_cpus = vcpus
     return diags
 
 
-def legacy(info, stats, links, vcpus, config_drive_path, now=None):
+def legacy(info, stats, links, vcpus, config_drive_path, volumes=None,
+           now=None):
     """The free-form answer of microversions before 2.48."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     limit, used = memory(stats)
@@ -143,24 +173,39 @@ def legacy(info, stats, links, vcpus, config_drive_path, now=None):
                 result['%s_%s_%s' % (name, ours, kind)] = \
                     link['%s_%s' % (ours, kind)]
             result['%s_%s_drop' % (name, ours)] = link['%s_dropped' % ours]
+    for name, device in sorted((volumes or {}).items()):
+        io = disk_io(stats, device)
+        result['%s_read' % name] = io['read_bytes']
+        result['%s_read_req' % name] = io['read_requests']
+        result['%s_write' % name] = io['write_bytes']
+        result['%s_write_req' % name] = io['write_requests']
     return result
 
 
 class Diagnostics(object):
-    def __init__(self, client, containers, config_drive_path):
+    """``volume_devices(instance)`` gives ``{name: (major, minor)}`` of
+    the instance's mounted volumes (none when not given).
+    """
+
+    def __init__(self, client, containers, config_drive_path,
+                 volume_devices=None):
         self._client = client
         self._containers = containers
         self._config_drive_path = config_drive_path
+        self._volume_devices = volume_devices or (lambda instance: {})
 
     def _sample(self, instance):
         info = self._containers.inspect(instance)
         stats = self._client.stats(info['Id'])
-        pid = info['State'].get('Pid') or 0
+        # The network sandbox's namespace, which the container shares (the
+        # privsep daemon may not open the container's own /proc entry:
+        # the container holds capabilities the daemon does not).
+        netns = wiring.netns_path(instance.uuid)
         links = []
-        if info['State'].get('Running') and pid > 0:
-            links = linux_net.link_stats('/proc/%d/ns/net' % pid)
+        if info['State'].get('Running') and os.path.lexists(netns):
+            links = linux_net.link_stats(netns)
         return (info, stats, links, instance.flavor.vcpus,
-                self._config_drive_path)
+                self._config_drive_path, self._volume_devices(instance))
 
     def instance(self, instance):
         return instance_diagnostics(*self._sample(instance))

@@ -124,8 +124,6 @@ class DockerDriver(driver.ComputeDriver):
             self._client, self._containers, CONF.docker.state_cache_seconds)
         # The driver's own power operations end the cache's current pass.
         self._containers.watch(self._states.invalidate)
-        self._diagnostics = diagnostics.Diagnostics(
-            self._client, self._containers, CONF.docker.config_drive_path)
         self._disks = instancedisks.InstanceDisks.from_conf(
             CONF, self._containers)
         self._rescues = docker_rescue.Rescues(self._client, CONF.host,
@@ -134,6 +132,9 @@ class DockerDriver(driver.ComputeDriver):
             self._client, self._images,
             CONF.docker.migration_address or CONF.my_ip,
             CONF.docker.migration_timeout)
+        self._diagnostics = diagnostics.Diagnostics(
+            self._client, self._containers, CONF.docker.config_drive_path,
+            self._disks.volume_devices)
 
     # Host
 

@@ -14,6 +14,8 @@
 step of the instance's life.
 """
 
+import os
+
 from nova import exception
 from nova.i18n import _
 from nova import objects
@@ -23,6 +25,7 @@ from oslo_utils import excutils
 
 from novadocker.virt.docker import configdrive
 from novadocker.virt.docker.disks import ephemeral
+from novadocker.virt.docker.disks import mountinfo
 from novadocker.virt.docker.disks import volumes
 from novadocker.virt.docker import instancefiles
 
@@ -102,6 +105,19 @@ class InstanceDisks(object):
 
     def connector(self):
         return self._volumes.connector_properties()
+
+    def volume_devices(self, instance):
+        """``{mount name: (major, minor)}`` of the block devices behind
+        the instance's mounted volumes (diagnostics.py reads their I/O).
+        """
+        top = self._volumes.host_dir(instance)
+        found = {}
+        for target in mountinfo.below(top):
+            name = os.path.relpath(target, top)
+            if '/' not in name:
+                dev = os.stat(target).st_dev
+                found[name] = (os.major(dev), os.minor(dev))
+        return found
 
     def _volume(self, context, instance, connection_info, mountpoint=None):
         tag, device_name = _volume_bdms(context, instance).get(

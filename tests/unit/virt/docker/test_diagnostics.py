@@ -39,7 +39,7 @@ LINK = {'name': 'eth0', 'address': 'fa:16:3e:00:00:01',
 class TranslatorTestCase(test.NoDBTestCase):
     def test_instance_diagnostics(self):
         d = diagnostics.instance_diagnostics(INFO, STATS, [LINK], 2,
-                                             '/config-drive', NOW)
+                                             '/config-drive', now=NOW)
         self.assertEqual('running', d.state)
         self.assertEqual('docker', d.hypervisor)
         self.assertFalse(d.obj_attr_is_set('driver'))
@@ -62,7 +62,7 @@ class TranslatorTestCase(test.NoDBTestCase):
                           'ExitCode': 0, 'StartedAt': INFO['State'][
                               'StartedAt']}, 'Mounts': []}
         d = diagnostics.instance_diagnostics(info, {}, [], 1,
-                                             '/config-drive', NOW)
+                                             '/config-drive', now=NOW)
         self.assertEqual('shutdown', d.state)
         self.assertIsNone(d.uptime)
         self.assertFalse(d.config_drive)
@@ -74,7 +74,8 @@ class TranslatorTestCase(test.NoDBTestCase):
         self.assertEqual((100, 20), diagnostics.memory(stats))
 
     def test_legacy(self):
-        d = diagnostics.legacy(INFO, STATS, [LINK], 2, '/config-drive', NOW)
+        d = diagnostics.legacy(INFO, STATS, [LINK], 2, '/config-drive',
+                               now=NOW)
         self.assertEqual('docker', d['driver'])
         self.assertEqual('running', d['state'])
         self.assertEqual(128 * 1024, d['memory'])
@@ -83,6 +84,30 @@ class TranslatorTestCase(test.NoDBTestCase):
         self.assertEqual(5, d['eth0_tx_drop'])
         self.assertEqual(3, d['eth0_tx_packets'])
 
+    def test_volumes_are_disks(self):
+        stats = dict(STATS, blkio_stats={
+            'io_service_bytes_recursive': [
+                {'major': 7, 'minor': 3, 'op': 'read', 'value': 10},
+                {'major': 7, 'minor': 3, 'op': 'write', 'value': 20},
+                {'major': 8, 'minor': 0, 'op': 'write', 'value': 99}],
+            'io_serviced_recursive': [
+                {'major': 7, 'minor': 3, 'op': 'Read', 'value': 1},
+                {'major': 7, 'minor': 3, 'op': 'Write', 'value': 2}]})
+        volumes = {'vdb': (7, 3), 'vdc': (7, 4)}
+        d = diagnostics.instance_diagnostics(INFO, stats, [], 1, '/x',
+                                             volumes, now=NOW)
+        self.assertEqual(2, d.num_disks)
+        vdb, vdc = d.disk_details
+        self.assertEqual((10, 1, 20, 2), (vdb.read_bytes, vdb.read_requests,
+                                          vdb.write_bytes,
+                                          vdb.write_requests))
+        self.assertEqual((0, 0), (vdc.read_bytes, vdc.write_bytes))
+        legacy = diagnostics.legacy(INFO, stats, [], 1, '/x', volumes,
+                                    now=NOW)
+        self.assertEqual((10, 1, 20, 2), (
+            legacy['vdb_read'], legacy['vdb_read_req'],
+            legacy['vdb_write'], legacy['vdb_write_req']))
+
 
 class DiagnosticsTestCase(test.NoDBTestCase):
     def test_one_inspect_one_stats_one_namespace_read(self):
@@ -90,17 +115,33 @@ class DiagnosticsTestCase(test.NoDBTestCase):
         client.stats.return_value = STATS
         containers = mock.Mock()
         containers.inspect.return_value = INFO
-        instance = mock.Mock()
+        instance = mock.Mock(uuid='u1')
         instance.flavor.vcpus = 1
         with mock.patch('novadocker.privsep.linux_net.link_stats',
-                        return_value=[LINK], autospec=True) as links:
+                        return_value=[LINK], autospec=True) as links, \
+                mock.patch('os.path.lexists', return_value=True,
+                           autospec=True):
             d = diagnostics.Diagnostics(client, containers,
                                         '/config-drive').instance(instance)
         containers.inspect.assert_called_once_with(instance)
         client.stats.assert_called_once_with('c1')
-        links.assert_called_once_with('/proc/42/ns/net')
+        links.assert_called_once_with('/var/run/netns/nova-u1')
         self.assertEqual(power_state.STATE_MAP[power_state.RUNNING],
                          d.state)
+
+    def test_no_sandbox_no_links(self):
+        client = mock.Mock()
+        client.stats.return_value = STATS
+        containers = mock.Mock()
+        containers.inspect.return_value = INFO
+        instance = mock.Mock(uuid='no-such-sandbox')
+        instance.flavor.vcpus = 1
+        with mock.patch('novadocker.privsep.linux_net.link_stats',
+                        autospec=True) as links:
+            d = diagnostics.Diagnostics(client, containers,
+                                        '/x').instance(instance)
+        links.assert_not_called()
+        self.assertEqual(0, d.num_nics)
 
     def test_not_running_reads_no_namespace(self):
         containers = mock.Mock()
