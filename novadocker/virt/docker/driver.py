@@ -396,7 +396,7 @@ class DockerDriver(driver.ComputeDriver):
             sandbox_id = self._network.ensure(instance, network_info)
         args = translator.container_args(
             instance, image_ref, image_meta, self._host,
-            CONF.docker.pids_limit)
+            CONF.docker.pids_limit, self._host_info.cpus())
         self._rescues.start(instance, self._containers.inspect(instance),
                             args, sandbox_id)
 
