@@ -37,6 +37,7 @@ import warnings
 import docker
 import fixtures
 from nova import exception
+from nova import objects
 from nova.tests.unit import utils as test_utils
 from nova.tests.unit.virt import test_virt_drivers
 from nova.virt import fake
@@ -57,9 +58,6 @@ REAL_UNAME = os.uname
 
 # Test -> the support matrix row that marks its operation missing.
 MISSING = {
-    'test_rescue': 'Rescue / unrescue',
-    'test_unrescue_unrescued_instance': 'Rescue / unrescue',
-    'test_unrescue_rescued_instance': 'Rescue / unrescue',
     'test_block_stats': 'Volume I/O statistics (volume usage audit)',
     'test_live_migration': 'Live migrate',
     'test_live_migration_force_complete': 'Live migrate',
@@ -293,21 +291,33 @@ class NovaDriverSuiteTest(test_virt_drivers._VirtDriverTestCase,
                           self.connection.set_admin_password, instance,
                           'p4ssw0rd')
 
-    def test_migrate_disk_and_power_off(self):
-        # A resize stays on this host; to another host it is refused with
-        # InstanceFaultRollback, so that Nova rolls the instance back.
+    def _rescue(self):
+        # Nova's manager hands rescue the rescue image or the server's own,
+        # never the suite's empty ImageMeta: the suite's image here.
         instance, network_info = self._get_running_instance()
-        flavor = test_utils.get_test_flavor()
-        e = self.assertRaises(
-            exception.InstanceFaultRollback,
-            self.connection.migrate_disk_and_power_off, self.ctxt,
-            instance, 'dest_host', flavor, network_info)
-        self.assertIsInstance(e.inner_exception,
-                              exception.MigrationPreCheckError)
-        self.assertEqual('missing', matrix_status(
-            'Cold migrate to another host'))
-        self.connection.migrate_disk_and_power_off(
-            self.ctxt, instance, base.test.CONF.my_ip, flavor, network_info)
+        image_meta = objects.ImageMeta.from_dict({
+            'id': IMAGE_ID, 'container_format': 'docker',
+            'disk_format': 'raw'})
+        self.connection.rescue(self.ctxt, instance, network_info,
+                               image_meta, '', None,
+                               objects.ShareMappingList())
+        return instance
+
+    def _running(self, name):
+        return self.docker.inspect_container(name)['State']['Running']
+
+    def test_rescue(self):
+        instance = self._rescue()
+        self.addCleanup(self.connection.unrescue, self.ctxt, instance)
+        name = translator.container_name(instance['uuid'])
+        self.assertTrue(self._running(name + '-rescue'))
+        self.assertFalse(self._running(name))
+
+    def test_unrescue_rescued_instance(self):
+        instance = self._rescue()
+        self.connection.unrescue(self.ctxt, instance)
+        self.assertTrue(self._running(
+            translator.container_name(instance['uuid'])))
 
     # The real engine behind it.
 
