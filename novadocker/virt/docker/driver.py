@@ -123,7 +123,7 @@ class DockerDriver(driver.ComputeDriver):
         self._states = statecache.StateCache(
             self._client, self._containers, CONF.docker.state_cache_seconds)
         # The driver's own power operations end the cache's current pass.
-        self._containers.watch(self._states.invalidate)
+        self._containers.watch(self._states.changed)
         self._disks = instancedisks.InstanceDisks.from_conf(
             CONF, self._containers)
         self._rescues = docker_rescue.Rescues(self._client, CONF.host,

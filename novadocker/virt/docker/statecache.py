@@ -48,6 +48,10 @@ _STOPPED = [str(code) for code in
 _KILLED = str(128 + signal.SIGKILL)
 # An exit code that ``states.power_state_of`` reads as a crash.
 _CRASHED = 1
+# Seconds after this host changed a container's state during which answers
+# come from inspect: the engine's container list can show the state from
+# before the change for a moment after stop or wait returned.
+_SETTLE = 2.0
 
 
 class StateCache(object):
@@ -63,10 +67,19 @@ class StateCache(object):
         self._states = {}       # instance uuid -> (State dict, container id)
         self._oom = {}          # container id -> OOMKilled, for 137 exits
         self._expires = 0.0
+        self._settled = 0.0
 
     def invalidate(self):
         with self._lock:
             self._expires = 0.0
+
+    def changed(self):
+        """This host changed a container's state: answer from inspect for
+        a moment, then from a fresh pass.
+        """
+        with self._lock:
+            self._expires = 0.0
+            self._settled = time.monotonic() + _SETTLE
 
     def state(self, instance):
         """``(State dict, container id)`` of the instance's container, as
@@ -75,9 +88,11 @@ class StateCache(object):
         Raises InstanceNotFound when the container is missing or not ours.
         """
         with self._lock:
-            if time.monotonic() >= self._expires:
+            now = time.monotonic()
+            settling = now < self._settled
+            if not settling and now >= self._expires:
                 self._refresh()
-            known = self._states.get(instance.uuid)
+            known = None if settling else self._states.get(instance.uuid)
         if known is not None:
             return known
         info = self._containers.inspect(instance)

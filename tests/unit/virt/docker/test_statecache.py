@@ -141,3 +141,18 @@ class StateCacheTestCase(test.NoDBTestCase):
                      json=docker_http.container(inst.uuid))
         self.driver.get_info(inst)
         self.assertEqual([], self.http.calls('GET', '/containers/json'))
+
+    def test_after_a_change_answers_come_from_inspect(self):
+        # The engine's list can lag a stop for a moment: right after this
+        # host changed a state, get_info inspects instead of listing.
+        self._pass()
+        inst = self.instances[2]
+        inspect = self.http.on(
+            'GET', '/containers/nova-%s/json' % inst.uuid,
+            json=docker_http.container(inst.uuid, status='paused',
+                                       paused=True))
+        self.driver._states.changed()
+        self.assertEqual(power_state.PAUSED,
+                         self.driver.get_info(inst).state)
+        self.assertEqual(1, inspect.call_count)
+        self.assertEqual(3, len(self.http.calls('GET', '/containers/json')))
