@@ -20,10 +20,9 @@ rejects a file that holds nothing but comments.
 
 import os
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-SKIP_DIRS = {'.git', '.venv', '.tox', 'build', 'dist', '__pycache__',
-             'node_modules', '.pytest_cache'}
+from tests.lint import tree
+
+ROOT = tree.ROOT
 
 HEADER = '''\
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
@@ -54,15 +53,7 @@ def _is_python(path):
 
 
 def python_files():
-    found = []
-    for dirpath, dirs, names in os.walk(ROOT):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS
-                         and not d.endswith('.egg-info'))
-        for name in sorted(names):
-            path = os.path.join(dirpath, name)
-            if os.path.isfile(path) and _is_python(path):
-                found.append(path)
-    return found
+    return tree.files(_is_python)
 
 
 def header_problem(text):

@@ -16,10 +16,9 @@ import os
 import shutil
 import subprocess
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-SKIP_DIRS = {'.git', '.venv', '.tox', 'build', 'dist', '__pycache__',
-             'node_modules', '.pytest_cache'}
+from tests.lint import tree
+
+ROOT = tree.ROOT
 # devstack files are shell without a .sh name (settings, lib/*,
 # hypervisor-docker).
 DEVSTACK_DIRS = (os.path.join(ROOT, 'devstack'),
@@ -53,15 +52,7 @@ def _is_shell(path):
 
 
 def shell_scripts():
-    found = []
-    for dirpath, dirs, names in os.walk(ROOT):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS
-                         and not d.endswith('.egg-info'))
-        for name in sorted(names):
-            path = os.path.join(dirpath, name)
-            if os.path.isfile(path) and _is_shell(path):
-                found.append(path)
-    return found
+    return tree.files(_is_shell)
 
 
 def test_finds_the_scripts_it_must_check():
