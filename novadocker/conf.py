@@ -79,6 +79,23 @@ A call that times out fails the Nova operation that made it (a build is
 then rescheduled). Image loads and snapshot uploads stream and are not
 bounded by this value as a whole, only between two pieces of data.
 """),
+    cfg.IntOpt('engine_return_timeout',
+               default=30,
+               min=0,
+               help="""
+Seconds a failed operation waits for a Docker engine that stopped
+answering (it died or is restarting) to come back before it removes
+what the operation had made there: a failed build's container and
+network sandbox, a failed snapshot's committed image.
+
+An engine that dies in the middle of a build fails the build (it is
+rescheduled); an engine supervisor such as systemd usually restarts it
+within seconds, and the build's containers are then removed at once.
+After this many seconds without an answer they are left on the engine
+and logged (the periodic clean-up of deleted instances removes a
+container left behind; a network sandbox must be removed by hand). 0:
+do not wait.
+"""),
 ]
 
 container_opts = [

@@ -178,6 +178,20 @@ class DockerClient(object):
     def info(self):
         return self._call('info', 'info')
 
+    def answers_within(self, timeout, interval=0.5):
+        """Whether the engine answers a ping within ``timeout`` seconds
+        (an engine that died and is being restarted).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._call('ping', 'ping')
+                return True
+            except exception.DockerUnreachable:
+                if time.monotonic() >= deadline:
+                    return False
+            time.sleep(interval)
+
     # Containers
 
     def containers(self, wanted, **filters):

@@ -266,10 +266,11 @@ class DockerDriver(driver.ComputeDriver):
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
         store.check_format(image_meta)
-        image_ref = self._images.ensure(context, instance, image_meta)
-        self._build(context, instance, image_ref, image_meta, network_info,
-                    block_device_info, power_on, injected_files,
-                    admin_password)
+        with self._engine_waited():
+            image_ref = self._images.ensure(context, instance, image_meta)
+            self._build(context, instance, image_ref, image_meta,
+                        network_info, block_device_info, power_on,
+                        injected_files, admin_password)
 
     def _build(self, context, instance, image_ref, image_meta, network_info,
                block_device_info, power_on, injected_files=None,
@@ -284,7 +285,7 @@ class DockerDriver(driver.ComputeDriver):
             CONF.docker.pids_limit, host_cpus,
             knobs=self._knobs(instance, image_meta, props, host_cpus),
             tty=knobs.tty(instance.flavor, image_meta.id, props))
-        with rollback.Rollback(instance) as undo:
+        with rollback.Rollback(instance, self._engine_back) as undo:
             # Each resource's removal is registered before it is made, and
             # runs once if the build fails (rollback.py).
             args = translator.add_mounts(args, self._disks.create(
@@ -419,7 +420,8 @@ class DockerDriver(driver.ComputeDriver):
             raise exception.InstanceNotRunning(
                 instance_id=instance.uuid) from e
         docker_snapshot.take(context, instance, image_id, update_task_state,
-                             self._containers, self._images, self._glance)
+                             self._containers, self._images, self._glance,
+                             self._engine_back)
 
     # Resize and cold migration: on the same host the container stays and
     # gets the other flavor's limits (resize.py); to another host its
@@ -464,7 +466,7 @@ class DockerDriver(driver.ComputeDriver):
             self._apply_flavor(instance, power_on, network_info)
             return
         image_ref = self._migrations.receive(instance, disk_info)
-        with rollback.Rollback(instance) as undo:
+        with rollback.Rollback(instance, self._engine_back) as undo:
             undo.add(self._migrations.remove_instance_image, instance)
             self._build(context, instance, image_ref, image_meta,
                         network_info, block_device_info, power_on)
@@ -495,6 +497,29 @@ class DockerDriver(driver.ComputeDriver):
         if power_on:
             self._ensure_network(instance, network_info)
             self._containers.start(instance)
+
+    @contextlib.contextmanager
+    def _engine_waited(self):
+        """A build that fails because the engine stopped answering (it
+        died) waits for it to come back before failing, so that Nova's
+        clean-up of the failed build (``destroy``) finds it and the build
+        is rescheduled rather than aborted.
+        """
+        try:
+            yield
+        except docker_exception.DockerUnreachable:
+            self._engine_back()
+            raise
+
+    def _engine_back(self):
+        """Wait (``[docker] engine_return_timeout``) for an engine that
+        stopped answering; whether it answers again.
+        """
+        LOG.warning('The Docker engine at %s does not answer; waiting up to '
+                    '%ss for it to come back', self._client.url,
+                    CONF.docker.engine_return_timeout)
+        return self._client.answers_within(
+            CONF.docker.engine_return_timeout)
 
     def _knobs(self, instance, image_meta, props, host_cpus):
         """Container settings from the flavor's extra specs and the

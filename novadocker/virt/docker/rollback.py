@@ -24,15 +24,27 @@ its removal.
 
 from oslo_log import log as logging
 
+from novadocker.virt.docker import exception
+
 LOG = logging.getLogger(__name__)
 
 
 class Rollback(object):
-    """``with Rollback(instance) as undo: undo.add(f, *args); ...``"""
+    """``with Rollback(instance) as undo: undo.add(f, *args); ...``
 
-    def __init__(self, instance):
+    ``engine_back()``, when given, waits (bounded) for a Docker engine
+    that stopped answering and says whether it answers again: a step that
+    failed because the engine was unreachable (it died in the middle of
+    the build) is then run once more, so that nothing the build made
+    stays on the engine once it is back.
+    """
+
+    def __init__(self, instance, engine_back=None):
         self._instance = instance
         self._steps = []
+        self._engine_back = engine_back
+        # Whether the engine came back (None: not asked yet).
+        self._back = None
 
     def add(self, undo, *args):
         """Call ``undo(*args)`` if the build fails from now on."""
@@ -49,12 +61,33 @@ class Rollback(object):
         for undo, args in reversed(self._steps):
             try:
                 undo(*args)
+            except exception.DockerUnreachable as e:
+                self._again(undo, args, e)
             except Exception:
                 # The build's own error is the one to report; the rest is
                 # removed all the same.
                 LOG.exception('Could not undo %s', _name(undo),
                               instance=self._instance)
         return False
+
+    def _again(self, undo, args, error):
+        """``undo`` failed on an unreachable engine: once it is back (the
+        wait happens once per rollback), run it again.
+        """
+        if self._back is None:
+            self._back = bool(self._engine_back and self._engine_back())
+        if not self._back:
+            LOG.error('Could not undo %s: the Docker engine does not answer '
+                      '(%s); what the build made there stays', _name(undo),
+                      error, instance=self._instance)
+            return
+        LOG.info('The Docker engine answers again; undoing %s',
+                 _name(undo), instance=self._instance)
+        try:
+            undo(*args)
+        except Exception:   # as above: the build's error is reported
+            LOG.exception('Could not undo %s', _name(undo),
+                          instance=self._instance)
 
 
 def _name(undo):

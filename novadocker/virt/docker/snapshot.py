@@ -32,9 +32,11 @@ def image_metadata(snapshot):
 
 
 def take(context, instance, image_id, update_task_state, containers,
-         images, glance):
+         images, glance, engine_back=None):
     """Commit the instance's container and upload it as ``image_id``
-    (``images`` the image store, ``glance`` its Glance facade).
+    (``images`` the image store, ``glance`` its Glance facade). When the
+    upload fails because the engine died, ``engine_back()`` waits for it
+    before the committed image is removed.
     """
     snapshot = glance.get(context, image_id)
     update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
@@ -47,6 +49,6 @@ def take(context, instance, image_id, update_task_state, containers,
     except Exception:
         # Nova deletes the Glance image; the committed one is ours.
         with excutils.save_and_reraise_exception():
-            images.forget(image_id, instance)
+            images.forget(image_id, instance, engine_back)
     LOG.info('Uploaded snapshot %s (%d bytes)', image_id, body.bytes_read,
              instance=instance)

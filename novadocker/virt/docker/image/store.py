@@ -242,14 +242,22 @@ class ImageStore(object):
         """
         return self._client.get_image(image_ref(image_id))
 
-    def forget(self, image_id, instance=None):
+    def forget(self, image_id, instance=None, engine_back=None):
         """Remove the image we hold for Glance's ``image_id`` (a failed
-        snapshot's); one already gone is fine, others are logged.
+        snapshot's); one already gone is fine, others are logged. An
+        engine that does not answer is waited for with ``engine_back()``
+        (whether it answers again).
         """
         try:
             self._client.remove_image(image_ref(image_id))
         except exception.DockerNotFound:
             pass
+        except exception.DockerUnreachable as e:
+            if engine_back is not None and engine_back():
+                self.forget(image_id, instance)
+                return
+            LOG.warning('Could not remove image %s: %s', image_ref(image_id),
+                        e, instance=instance)
         except exception.DockerDriverException as e:
             LOG.warning('Could not remove image %s: %s', image_ref(image_id),
                         e, instance=instance)

@@ -357,6 +357,21 @@ def test_wait(http, client):
     assert http.last_request.timeout == 9
 
 
+def test_answers_within_polls_until_the_engine_answers(http, client):
+    http.get(API + '/_ping', [
+        {'exc': requests.exceptions.ConnectionError},
+        {'exc': requests.exceptions.ConnectionError},
+        {'text': 'OK'}])
+    assert client.answers_within(10, interval=0) is True
+    assert len([r for r in http.request_history
+                if r.path.endswith('/_ping')]) == 3
+
+
+def test_answers_within_is_bounded(http, client):
+    http.get(API + '/_ping', exc=requests.exceptions.ConnectionError)
+    assert client.answers_within(0, interval=0) is False
+
+
 def _logs(http, data):
     http.get(API + '/containers/nova-1/json', json={'Config': {'Tty': False}})
     http.get(API + '/containers/nova-1/logs', raw=streamed(data))

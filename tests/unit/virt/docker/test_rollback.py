@@ -14,6 +14,7 @@
 
 from nova import test
 
+from novadocker.virt.docker import exception
 from novadocker.virt.docker import rollback
 
 
@@ -51,3 +52,47 @@ class RollbackTestCase(test.NoDBTestCase):
             self.assertRaises(ValueError, build)
         self.assertEqual(['files'], undone)
         self.assertIn('Could not undo', logs.output[0])
+
+    def _unreachable_once(self, undone, name):
+        calls = []
+
+        def step():
+            calls.append(name)
+            if len(calls) == 1:
+                raise exception.DockerUnreachable(url='unix:///x',
+                                                  reason='refused')
+            undone.append(name)
+        return step
+
+    def test_an_engine_that_died_is_waited_for_once_then_undone(self):
+        undone, waits = [], []
+
+        def engine_back():
+            waits.append(1)
+            return True
+
+        def build():
+            with rollback.Rollback('inst', engine_back) as undo:
+                undo.add(self._unreachable_once(undone, 'network'))
+                undo.add(self._unreachable_once(undone, 'container'))
+                raise exception.DockerUnreachable(url='unix:///x',
+                                                  reason='killed')
+        self.assertRaises(exception.DockerUnreachable, build)
+        self.assertEqual(['container', 'network'], undone)
+        self.assertEqual([1], waits)
+
+    def test_an_engine_that_stays_away_is_waited_for_once(self):
+        undone, waits = [], []
+
+        def build():
+            with rollback.Rollback('inst', lambda: waits.append(1)) as undo:
+                undo.add(undone.append, 'files')
+                undo.add(self._unreachable_once(undone, 'network'))
+                undo.add(self._unreachable_once(undone, 'container'))
+                raise ValueError('start failed')
+        with self.assertLogs(rollback.LOG.logger, 'ERROR') as logs:
+            self.assertRaises(ValueError, build)
+        self.assertEqual(['files'], undone)
+        self.assertEqual([1], waits)
+        self.assertEqual(2, len(logs.output))
+        self.assertIn('does not answer', logs.output[0])

@@ -62,7 +62,7 @@ class Fakes(object):
             self.journal.append(('chunk', chunk))
             yield chunk
 
-    def forget(self, image_id, instance=None):
+    def forget(self, image_id, instance=None, engine_back=None):
         self._step('forget', image_id)
 
     # Glance facade
@@ -167,3 +167,23 @@ def test_store_forget_removes_our_tag_and_tolerates_its_absence():
                   exception.DockerServerError(what='rm', reason='busy')):
         client.remove_image.side_effect = error
         images.forget(IMAGE_ID)
+
+
+def test_store_forget_waits_for_an_engine_that_died():
+    client = mock.Mock()
+    client.remove_image.side_effect = [
+        exception.DockerUnreachable(url='unix:///x', reason='refused'), None]
+    images = store.ImageStore(client, mock.Mock())
+    back = mock.Mock(return_value=True)
+    images.forget(IMAGE_ID, engine_back=back)
+    back.assert_called_once_with()
+    assert client.remove_image.call_count == 2
+
+
+def test_store_forget_gives_up_when_the_engine_stays_away():
+    client = mock.Mock()
+    client.remove_image.side_effect = exception.DockerUnreachable(
+        url='unix:///x', reason='refused')
+    images = store.ImageStore(client, mock.Mock())
+    images.forget(IMAGE_ID, engine_back=mock.Mock(return_value=False))
+    assert client.remove_image.call_count == 1
