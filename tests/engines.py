@@ -22,6 +22,7 @@ it and removes its directory at cleanup.
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -133,13 +134,16 @@ def _remove(base):
 class RestartableEngine(object):
     """A dockerd of its own (the one on ``PATH``, which tools/dev.sh chooses)
     that a test can stop and start again (a host that fails and comes
-    back); ``start()``, ``stop()``, ``remove()``.
+    back), with Docker's ``live-restore`` on or off; ``start()``,
+    ``stop()`` (SIGTERM), ``kill()`` (SIGKILL: the engine dies),
+    ``remove()``.
     """
 
-    def __init__(self, name):
+    def __init__(self, name, live_restore=False):
         # Short: containerd's socket lives under the exec root.
         self.base = tempfile.mkdtemp(prefix='nd%s' % name, dir='/tmp')
         self.url = 'unix://%s/docker.sock' % self.base
+        self.live_restore = live_restore
         self._proc = None
         self._log = None
 
@@ -151,7 +155,8 @@ class RestartableEngine(object):
              '--exec-root', os.path.join(self.base, 'exec'),
              '--pidfile', os.path.join(self.base, 'pid'),
              '--bridge=none', '--iptables=false', '--ip-masq=false',
-             '-H', self.url] + extra,
+             '-H', self.url] +
+            (['--live-restore'] if self.live_restore else []) + extra,
             stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + WAIT
@@ -185,8 +190,35 @@ class RestartableEngine(object):
         self._proc = None
         self._log.close()
 
+    def kill(self):
+        """SIGKILL dockerd, as the kernel's OOM killer or a crash would;
+        returns once it is dead. Its containerd lives on, and the next
+        ``start()`` takes it over again.
+        """
+        if self._proc is None:
+            return
+        pidfile = os.path.join(self.base, 'exec', 'containerd',
+                               'containerd.pid')
+        containerd = _read_pid(pidfile)
+        self._proc.kill()
+        self._proc.wait(timeout=30)
+        self._proc = None
+        self._log.close()
+        # dockerd's own containerd dies with it (parent-death signal); the
+        # next dockerd would take a containerd that is still exiting (or
+        # a zombie not reaped yet) for a live one and wait for it in vain.
+        _wait_gone(containerd)
+        if containerd is not None:
+            os.unlink(pidfile)
+
     def remove(self):
         self.stop()
+        # Container shims of a killed engine that never came back.
+        for pid in _processes_naming(self.base):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         with open('/proc/self/mounts') as f:
             mounts = [line.split()[1] for line in f]
         for mount in sorted((m for m in mounts
@@ -194,3 +226,44 @@ class RestartableEngine(object):
                             reverse=True):
             subprocess.run(['umount', '-l', mount], check=False)
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid):
+    """Whether ``pid`` runs (a zombie does not)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError):
+        return False
+
+
+def _wait_gone(pid):
+    deadline = time.monotonic() + WAIT
+    while pid is not None and _alive(pid):
+        if time.monotonic() > deadline:
+            raise RuntimeError('process %d outlived its dockerd' % pid)
+        time.sleep(0.1)
+
+
+def _processes_naming(text):
+    """Processes whose command line contains ``text``."""
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                cmdline = f.read().decode('utf-8', 'replace')
+        except OSError:
+            continue
+        if text in cmdline and int(entry) != os.getpid():
+            found.append(int(entry))
+    return found
