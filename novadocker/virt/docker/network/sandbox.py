@@ -113,6 +113,10 @@ def container_args(instance, host):
         'name': name(instance.uuid),
         'hostname': translator.hostname(instance),
         'command': [PAUSE_PATH],
+        # It has nothing to shut down, and as PID 1 without a handler it
+        # ignores SIGTERM: an engine stopping (or docker stop) would wait
+        # its whole stop timeout for it.
+        'stop_signal': 'SIGKILL',
         'labels': sandbox_labels(instance, host),
         'host_config': {
             'network_mode': 'none',

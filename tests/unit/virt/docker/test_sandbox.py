@@ -57,6 +57,8 @@ def test_sandbox_is_unprivileged_and_marked_as_a_helper():
     assert host['cap_drop'] == ['ALL']
     assert host['privileged'] is False
     assert host['read_only'] is True
+    # Stops at once (pause ignores SIGTERM as PID 1).
+    assert args['stop_signal'] == 'SIGKILL'
     got = args['labels']
     assert got[labels.LABEL_ROLE] == sandbox.ROLE
     assert got[labels.LABEL_UUID] == 'u-1'
