@@ -14,8 +14,9 @@
 benchmarks/bench_restarts.py).
 
 * :class:`UniqueBridgePorts`: ports on real OVS, on a bridge of the
-  test's own (``nd-<random>``), so that these tests do not share
-  ``br-int`` with others.
+  test's own (``nd-<random>``) and with random ids (so random host link
+  names), so that these tests share no name with others running at the
+  same time.
 * :class:`PrivateEngineMixin`: the test runs against a
   :class:`tests.engines.RestartableEngine` of its own, so that it can
   restart or kill it.
@@ -47,6 +48,11 @@ class UniqueBridgePorts(test_networking.OvsPortsMixin):
         self.addCleanup(ovs, '--if-exists', 'del-br', self.bridge)
 
     def _port(self, index, status='ACTIVE'):
+        if self.neutron.default_port['id'] not in self.neutron._ports:
+            # The fixture's first port has a fixed id, so its host link
+            # (tap<id>) has the same name in every test that runs at the
+            # same time: take the next ones, whose ids are random.
+            self.neutron.create_port()
         port_id = super()._port(index, status)
         self.neutron._ports[port_id]['binding:vif_details'][
             'bridge_name'] = self.bridge
