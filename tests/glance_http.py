@@ -10,17 +10,21 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A Glance v2 API over real HTTP, for the driver's real download path.
+"""A Glance v2 API over real HTTP, for the driver's real image paths.
 
-:class:`FakeGlanceAPI` answers image show, image data and the image schema
-the way Glance does, so nova's ``glance.API`` and glanceclient run
-unchanged against it (``[glance] api_servers = <url>``). Image data is
-held in memory or read from a file and sent with ``sendfile``, so serving
-a large image costs the test's process little CPU. It records each
-request's path and auth token.
+:class:`FakeGlanceAPI` answers image show, image data, the image schema,
+image update (JSON patch) and image data upload the way Glance does, so
+nova's ``glance.API`` and glanceclient run unchanged against it
+(``[glance] api_servers = <url>``). Image data is held in memory or read
+from a file and sent with ``sendfile``, so serving a large image costs the
+test's process little CPU. An upload (glanceclient sends it chunked) is
+read into one reused buffer: kept in memory as the image's data when
+``keep_uploads``, else only counted, so that receiving a large snapshot
+costs the benchmark's process little memory and CPU. It records each
+request's method, path and auth token.
 
-Used by the integration tests and by ``benchmarks/bench_image_load.py``
-(through ``tests.image_load_child --glance-url``).
+Used by the integration tests, ``benchmarks/bench_image_load.py`` (through
+``tests.image_load_child --glance-url``) and ``benchmarks/bench_snapshot.py``.
 """
 
 import hashlib
@@ -41,23 +45,34 @@ _BASE = {'id': 'string', 'name': 'string', 'status': 'string',
          'string', 'tags': 'array', 'direct_url': 'string', 'min_ram':
          'integer', 'min_disk': 'integer', 'self': 'string', 'file':
          'string', 'schema': 'string', 'locations': 'array'}
+# Glance lets these be null (a queued image has no data yet).
+_NULLABLE = ('name', 'checksum', 'os_hash_algo', 'os_hash_value', 'size',
+             'virtual_size', 'container_format', 'disk_format')
 SCHEMA = {'name': 'image', 'additionalProperties': {'type': 'string'},
-          'properties': {k: {'type': v} for k, v in _BASE.items()}}
+          'properties': {k: {'type': ['null', v] if k in _NULLABLE else v}
+                         for k, v in _BASE.items()}}
 
 
-def digests(data=None, path=None):
-    """Glance's checksum fields (md5 and sha512) of bytes or a file."""
-    md5, sha512 = hashlib.md5(), hashlib.sha512()
+UPLOAD_BUFFER = 1024 * 1024
+
+
+def digests(data=None, path=None, algo='sha512'):
+    """Glance's checksum fields (md5 and the ``algo`` multihash, as
+    Glance's ``hashing_algorithm`` chooses it) of bytes or a file.
+    """
+    # hashlib's named constructors, not hashlib.new: the tests count what
+    # hashlib.new hashes, to see what the driver's path hashes.
+    md5, multihash = hashlib.md5(), getattr(hashlib, algo)()
     if path is None:
         md5.update(data)
-        sha512.update(data)
+        multihash.update(data)
     else:
         with open(path, 'rb') as f:
             for chunk in iter(lambda: f.read(1024 * 1024), b''):
                 md5.update(chunk)
-                sha512.update(chunk)
-    return {'checksum': md5.hexdigest(), 'os_hash_algo': 'sha512',
-            'os_hash_value': sha512.hexdigest()}
+                multihash.update(chunk)
+    return {'checksum': md5.hexdigest(), 'os_hash_algo': algo,
+            'os_hash_value': multihash.hexdigest()}
 
 
 class FakeGlanceAPI(http.server.ThreadingHTTPServer):
@@ -65,16 +80,20 @@ class FakeGlanceAPI(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self):
+    def __init__(self, keep_uploads=True):
         super().__init__(('127.0.0.1', 0), _Handler)
         self.images = {}      # id: (metadata, bytes, path or None)
         self.gone = set()     # ids whose data went away after the show
-        self.requests = []    # (path, X-Auth-Token)
+        self.requests = []    # (path, X-Auth-Token), GETs only
+        self.calls = []       # (method, path)
+        self.keep_uploads = keep_uploads
         self._thread = None
 
-    def add(self, data=None, path=None, image_id=None, **meta):
+    def add(self, data=None, path=None, image_id=None, algo='sha512',
+            **meta):
         """An active public docker image of ``data`` (bytes) or of the
-        file at ``path``; ``meta`` overrides Glance's fields (checksums
+        file at ``path``, with Glance's checksums (``os_hash_algo``
+        ``algo``); ``meta`` overrides Glance's fields (checksums
         included). ``data=None`` without a path: an image without data.
         """
         image_id = image_id or str(uuid.uuid4())
@@ -83,10 +102,20 @@ class FakeGlanceAPI(http.server.ThreadingHTTPServer):
                   'visibility': 'public', 'container_format': 'docker',
                   'disk_format': 'raw', 'size': size}
         if data is not None or path is not None:
-            fields.update(digests(data, path))
+            fields.update(digests(data, path, algo))
         fields.update(meta)
         self.images[image_id] = (fields, data, path)
         return image_id
+
+    def upload(self, image_id, size, data):
+        """An upload of ``size`` bytes (``data`` when kept, else None)
+        ended: the image becomes active, as Glance makes it.
+        """
+        meta, _data, path = self.images[image_id]
+        meta = dict(meta, status='active', size=size)
+        if data is not None:
+            meta.update(digests(data))
+        self.images[image_id] = (meta, data, path)
 
     @property
     def url(self):
@@ -109,7 +138,79 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def _image_id(self, suffix=None):
+        """The image id of a ``/v2/images/<id>[/<suffix>]`` path when the
+        image exists, else None.
+        """
+        parts = self.path.strip('/').split('/')
+        wanted = 4 if suffix else 3
+        if (len(parts) == wanted and parts[:2] == ['v2', 'images'] and
+                parts[3:] == ([suffix] if suffix else []) and
+                parts[2] in self.server.images):
+            return parts[2]
+        return None
+
+    def do_PATCH(self):
+        self.server.calls.append(('PATCH', self.path))
+        image_id = self._image_id()
+        length = int(self.headers.get('Content-Length') or 0)
+        ops = json.loads(self.rfile.read(length) or b'[]')
+        if image_id is None:
+            return self._answer(404, b'')
+        meta, data, path = self.server.images[image_id]
+        meta = dict(meta)
+        for op in ops:
+            key = op['path'].lstrip('/')
+            if op['op'] == 'remove':
+                meta.pop(key, None)
+            else:
+                meta[key] = op['value']
+        self.server.images[image_id] = (meta, data, path)
+        self._json(meta)
+
+    def do_PUT(self):
+        self.server.calls.append(('PUT', self.path))
+        image_id = self._image_id('file')
+        if image_id is None:
+            self.close_connection = True
+            return self._answer(404, b'')
+        kept = [] if self.server.keep_uploads else None
+        size = self._receive(kept)
+        self.server.upload(image_id, size,
+                           None if kept is None else b''.join(kept))
+        self._answer(204, b'')
+
+    def _receive(self, kept):
+        """Read the request's body (chunked, as glanceclient sends an
+        upload, or with a Content-Length); returns its size.
+        """
+        view = memoryview(bytearray(UPLOAD_BUFFER))
+        if self.headers.get('Transfer-Encoding', '').lower() != 'chunked':
+            return self._copy(int(self.headers.get('Content-Length') or 0),
+                              view, kept)
+        size = 0
+        while True:
+            length = int(self.rfile.readline(1024).split(b';')[0], 16)
+            if not length:
+                while self.rfile.readline(1024) not in (b'\r\n', b'\n', b''):
+                    pass      # trailers
+                return size
+            size += self._copy(length, view, kept)
+            self.rfile.readline(1024)
+
+    def _copy(self, length, view, kept):
+        left = length
+        while left:
+            got = self.rfile.readinto(view[:min(left, len(view))])
+            if not got:
+                raise ConnectionError('upload cut short')
+            if kept is not None:
+                kept.append(bytes(view[:got]))
+            left -= got
+        return length
+
     def do_GET(self):
+        self.server.calls.append(('GET', self.path))
         self.server.requests.append((self.path,
                                      self.headers.get('X-Auth-Token')))
         parts = self.path.strip('/').split('/')
