@@ -12,6 +12,7 @@
 
 """Snapshots: ``docker commit``, then ``docker save`` streamed into Glance."""
 
+from glanceclient.common import http as glance_http
 from nova.compute import task_states
 from oslo_log import log as logging
 from oslo_utils import excutils
@@ -20,6 +21,10 @@ from novadocker.virt.docker.image import store
 from novadocker.virt.docker import streams
 
 LOG = logging.getLogger(__name__)
+
+# glanceclient reads an upload body this many bytes at a time: the saved
+# tarball comes in pieces of exactly that size, each handed on as it is.
+UPLOAD_CHUNK = glance_http.CHUNKSIZE
 
 
 def image_metadata(snapshot):
@@ -44,8 +49,11 @@ def take(context, instance, image_id, update_task_state, containers,
     try:
         update_task_state(task_state=task_states.IMAGE_UPLOADING,
                           expected_state=task_states.IMAGE_PENDING_UPLOAD)
-        body = streams.IterReader(images.save(image_id))
-        glance.upload(context, image_id, image_metadata(snapshot), body)
+        body = streams.IterReader(images.save(image_id, UPLOAD_CHUNK))
+        try:
+            glance.upload(context, image_id, image_metadata(snapshot), body)
+        finally:
+            body.close()
     except Exception:
         # Nova deletes the Glance image; the committed one is ours.
         with excutils.save_and_reraise_exception():

@@ -24,6 +24,10 @@ that thread, beside the parsing and the upload to Docker on the reader's.
 The iterator ends only after the download has returned: its error is
 raised in place of the end, so the image filter never completes a tarball
 whose checks failed.
+
+A snapshot uses it the other way round: ``docker save`` is read on the
+thread (``ImageStore.save``) while the upload to Glance sends what was
+read, so that neither waits for the other.
 """
 
 import queue
@@ -72,39 +76,71 @@ def chunks(download, name):
     """Yield what ``download(writer)`` writes, from a thread named
     ``name``; raise its error, if any, in place of the end.
 
-    Closing the iterator early makes the next write raise
-    :class:`Cancelled` on the download's thread.
+    The thread starts at the first ``next()``. Closing the iterator early
+    makes the next write raise :class:`Cancelled` on the download's thread.
     """
-    batches = queue.Queue(maxsize=DEPTH)
-    cancelled = threading.Event()
-    outcome = {}
+    return Pipe(download, name).items()
 
-    def run():
-        writer = _Writer(batches, cancelled)
+
+class Pipe(object):
+    """:func:`chunks` as an object whose thread can start ahead of the
+    first read (:meth:`start`), so that the download's first bytes are on
+    their way while the reader prepares; iterate and ``close()`` it like
+    the generator :func:`chunks` returns.
+    """
+
+    def __init__(self, download, name):
+        self._batches = queue.Queue(maxsize=DEPTH)
+        self._cancelled = threading.Event()
+        self._outcome = {}
+        self._thread = threading.Thread(target=self._run, args=(download,),
+                                        daemon=True, name=name)
+        self._items = None
+
+    def start(self):
+        if self._thread.ident is None:
+            self._thread.start()
+        return self
+
+    def items(self):
+        self.start()
+        try:
+            while True:
+                batch = _get(self._batches, self._thread)
+                if batch is _DONE:
+                    break
+                yield from batch
+        finally:
+            self._cancelled.set()
+        if 'error' in self._outcome:
+            raise self._outcome['error']
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._items is None:
+            self._items = self.items()
+        return next(self._items)
+
+    def close(self):
+        if self._items is not None:
+            self._items.close()
+        self._cancelled.set()
+
+    def _run(self, download):
+        writer = _Writer(self._batches, self._cancelled)
         try:
             download(writer)
             writer.flush()
         except Cancelled:
             return
         except Exception as e:   # handed to the reading thread
-            outcome['error'] = e
+            self._outcome['error'] = e
         try:
-            _put(batches, _DONE, cancelled)
+            _put(self._batches, _DONE, self._cancelled)
         except Cancelled:
             pass
-
-    thread = threading.Thread(target=run, daemon=True, name=name)
-    thread.start()
-    try:
-        while True:
-            batch = _get(batches, thread)
-            if batch is _DONE:
-                break
-            yield from batch
-    finally:
-        cancelled.set()
-    if 'error' in outcome:
-        raise outcome['error']
 
 
 def _put(batches, item, cancelled):

@@ -40,8 +40,10 @@ from oslo_utils import timeutils
 from novadocker.extra_specs import names
 from novadocker.virt.docker import exception
 from novadocker.virt.docker.image import filter as image_filter
+from novadocker.virt.docker.image import pipe
 from novadocker.virt.docker.image import registry as image_registry
 from novadocker.virt.docker import knobs
+from novadocker.virt.docker import streams
 
 LOG = logging.getLogger(__name__)
 
@@ -236,11 +238,29 @@ class ImageStore(object):
                      if key in names.IMAGE_PROPERTIES}
         return props
 
-    def save(self, image_id):
+    def save(self, image_id, chunk_size=READ_CHUNK):
         """``docker save`` of the image we hold for Glance's ``image_id``:
-        an iterator of the tarball's chunks.
+        an iterator of the tarball in pieces of exactly ``chunk_size``
+        bytes (the last one shorter).
+
+        Docker's stream is read on a thread of its own (:mod:`pipe`, a few
+        pieces ahead), started at once: Docker prepares the tarball (it
+        takes seconds per GiB before the first byte) while the caller
+        prepares its upload, and reading it overlaps with the caller's use
+        of the pieces. Its errors are raised in place of the end. Closing
+        the iterator stops the thread and Docker's stream.
         """
-        return self._client.get_image(image_ref(image_id))
+        ref = image_ref(image_id)
+
+        def read(writer):
+            stream = self._client.get_image(ref)
+            try:
+                for piece in streams.rechunk(stream, chunk_size):
+                    writer.write(piece)
+            finally:
+                stream.close()
+
+        return pipe.Pipe(read, 'image-save-%s' % image_id).start()
 
     def forget(self, image_id, instance=None, engine_back=None):
         """Remove the image we hold for Glance's ``image_id`` (a failed

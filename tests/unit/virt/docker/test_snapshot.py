@@ -20,6 +20,7 @@ reached Glance.
 import types
 from unittest import mock
 
+from glanceclient.common import http as glance_http
 from nova.compute import task_states
 import pytest
 
@@ -56,11 +57,14 @@ class Fakes(object):
         self._step('commit', instance.uuid, repository, tag)
 
     # ImageStore
-    def save(self, image_id):
-        self._step('save', image_id)
-        for chunk in CHUNKS:
-            self.journal.append(('chunk', chunk))
-            yield chunk
+    def save(self, image_id, chunk_size):
+        self._step('save', image_id, chunk_size)
+        try:
+            for chunk in CHUNKS:
+                self.journal.append(('chunk', chunk))
+                yield chunk
+        finally:
+            self.journal.append(('save-closed',))
 
     def forget(self, image_id, instance=None, engine_back=None):
         self._step('forget', image_id)
@@ -79,6 +83,8 @@ class Fakes(object):
             piece = body.read(4)
             if not piece:
                 break
+            if self.fail == 'upload-stops':
+                raise Injected('upload-stops')
             data.append(piece)
         self.uploaded = b''.join(data)
         if self.fail == 'upload-read':
@@ -101,15 +107,27 @@ def test_commit_then_stream_the_saved_image_to_glance(fakes):
     # The save is read only while Glance reads the body: streamed, never
     # held whole.
     assert steps == ['get', 'task', 'commit', 'task', 'upload', 'save',
-                     'chunk', 'chunk', 'chunk', 'chunk']
+                     'chunk', 'chunk', 'chunk', 'chunk', 'save-closed']
     assert fakes.journal[1] == ('task', task_states.IMAGE_PENDING_UPLOAD,
                                 None)
     assert fakes.journal[2] == ('commit', INSTANCE.uuid, store.REPOSITORY,
                                 IMAGE_ID)
     assert fakes.journal[3] == ('task', task_states.IMAGE_UPLOADING,
                                 task_states.IMAGE_PENDING_UPLOAD)
-    assert fakes.journal[5] == ('save', IMAGE_ID)
+    # In pieces of the size glanceclient reads.
+    assert fakes.journal[5] == ('save', IMAGE_ID,
+                                glance_http.CHUNKSIZE)
     assert fakes.uploaded == b''.join(CHUNKS)
+
+
+def test_upload_failing_midway_stops_the_save(fakes):
+    fakes.fail = 'upload-stops'
+    with pytest.raises(Injected):
+        _take(fakes)
+    steps = [entry[0] for entry in fakes.journal]
+    # The save's stream is closed at once, not left to the garbage
+    # collector; then the committed image is forgotten.
+    assert steps[-4:] == ['save', 'chunk', 'save-closed', 'forget']
 
 
 def test_glance_gets_the_format_and_the_name_it_was_given(fakes):

@@ -16,6 +16,7 @@ glanceclient checks)."""
 
 import hashlib
 import json
+import threading
 
 from nova import exception
 from nova import objects
@@ -221,3 +222,24 @@ def test_progress_is_logged_at_a_bounded_rate(caplog):
         list(progress.wrap([b'a' * 1000] * 3))
     assert len([r for r in caplog.records
                 if 'Loading image' in r.getMessage()]) == 3
+
+
+def test_save_streams_docker_save_in_exact_pieces_from_a_thread(http):
+    threads = []
+    answer = test_client.streamed(b'x' * 2500, chunked=False)
+
+    def body(request, context):
+        threads.append(threading.current_thread().name)
+        return answer(request, context)
+    http.on('GET', '/images/nova-image:%s/get' % IMAGE_ID, raw=body)
+    pieces = list(_store(None).save(IMAGE_ID, 1000))
+    assert pieces == [b'x' * 1000, b'x' * 1000, b'x' * 500]
+    # Docker's stream is read on a thread of its own, beside the upload.
+    assert threads == ['image-save-%s' % IMAGE_ID]
+
+
+def test_save_of_a_missing_image_raises_in_place_of_the_end(http):
+    http.on('GET', '/images/nova-image:%s/get' % IMAGE_ID, status_code=404,
+            json={'message': 'No such image'})
+    with pytest.raises(docker_exception.DockerNotFound):
+        list(_store(None).save(IMAGE_ID, 1000))
