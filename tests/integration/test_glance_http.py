@@ -105,13 +105,19 @@ def _remove(docker_api, *refs):
             pass
 
 
+# Glance's hashing_algorithm: sha512 by default, sha256 in many clouds.
+ALGOS = ['sha512', 'sha256']
+
+
+@pytest.mark.parametrize('algo', ALGOS)
 def test_image_streams_from_glance_over_http(docker_api, glance_api,
                                              context, store, tmp_path,
-                                             hashed):
+                                             hashed, algo):
     data, loaded = _image('http-%s' % uuid.uuid4())
     (tmp_path / 'image.tar').write_bytes(data)
     image_id = glance_api.add(path=str(tmp_path / 'image.tar'),
-                              name='Any Name (v2)')
+                              name='Any Name (v2)', algo=algo)
+    assert glance_api.images[image_id][0]['os_hash_algo'] == algo
     try:
         ref = store.load(context, image_id)
         assert ref == image_store.image_ref(image_id)
@@ -119,21 +125,27 @@ def test_image_streams_from_glance_over_http(docker_api, glance_api,
     finally:
         _remove(docker_api, image_store.image_ref(image_id), loaded)
     # The data was fetched once, with the user's token, and hashed once:
-    # by glanceclient, against Glance's sha512, on its way into Docker.
+    # by glanceclient, against Glance's os_hash_value with its
+    # os_hash_algo, on its way into Docker.
     data_path = '/v2/images/%s/file' % image_id
     assert [r for r in glance_api.requests if r[0] == data_path] == [
         (data_path, TOKEN)]
-    assert hashed == {'sha512': len(data)}
+    assert hashed == {algo: len(data)}
 
 
+@pytest.mark.parametrize('algo', ALGOS)
 def test_checksum_mismatch_over_http_is_unacceptable_and_loads_nothing(
-        docker_api, glance_api, context, store):
+        docker_api, glance_api, context, store, algo):
     data, loaded = _image('http-bad-%s' % uuid.uuid4())
-    image_id = glance_api.add(data, os_hash_value='0' * 128)
+    sums = glance_http.digests(data, algo=algo)
+    # One bit off: the right length, the wrong digest.
+    wrong = '%x' % (int(sums['os_hash_value'], 16) ^ 1)
+    image_id = glance_api.add(data, **dict(
+        sums, os_hash_value=wrong.zfill(len(sums['os_hash_value']))))
     try:
         with pytest.raises(exception.ImageUnacceptable) as e:
             store.load(context, image_id)
-        assert 'sha512 checksum mismatch' in str(e.value)
+        assert '%s checksum mismatch' % algo in str(e.value)
         with pytest.raises(docker.errors.ImageNotFound):
             docker_api.inspect_image(loaded)
     finally:

@@ -150,16 +150,17 @@ def test_oci_index_picks_this_hosts_platform():
         _run(data)
 
 
-def test_checksums_match():
+@pytest.mark.parametrize('algo', ['sha512', 'sha256'])
+def test_checksums_match(algo):
     data = tb.docker_archive([LAYER])
     sums = [('md5', hashlib.md5(data).hexdigest()),
-            ('sha512', hashlib.sha512(data).hexdigest().upper())]
+            (algo, hashlib.new(algo, data).hexdigest().upper())]
     f, _out = _run(data, sums, size=len(data))
     assert f.plan is not None
 
 
 @pytest.mark.parametrize('sums', [
-    [('md5', '0' * 32)], [('sha512', 'f' * 128)],
+    [('md5', '0' * 32)], [('sha512', 'f' * 128)], [('sha256', 'e' * 64)],
 ])
 def test_checksum_mismatch_refused(sums):
     with pytest.raises(exception.ImageUnacceptable, match='mismatch'):
