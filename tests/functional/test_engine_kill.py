@@ -35,6 +35,8 @@ from tests.functional import restart_support
 RESCHEDULED = ('No valid host', 'Exceeded maximum number of retries')
 # Every wait of these tests, in seconds: none of them may hang.
 BOUND = 120
+# Bytes written before the snapshot: more than the save reads ahead.
+FILL = 48 * 1024 * 1024
 
 
 class _EngineKillTestCase(restart_support.PrivateEngineMixin,
@@ -136,6 +138,12 @@ class OperationKillTest(_EngineKillTestCase):
 
     def test_engine_dies_during_snapshot_then_during_delete(self):
         server, port = self.boot_ok(self.create_docker_image()['id'], 40)
+        # More data than the driver reads ahead of the upload (a few MiB),
+        # so that the engine is still streaming ``docker save`` when it
+        # dies.
+        self.assertEqual(0, restart_support.exec_in(
+            self.docker, self.container(server)['Id'], 'sh', '-c',
+            'head -c %d /dev/urandom > /fill' % FILL)[0])
 
         # The engine dies while ``docker save`` streams into Glance.
         update = self.glance.update
