@@ -39,6 +39,7 @@ import io
 import os
 import sys
 import time
+from unittest import mock
 import warnings
 
 import docker
@@ -55,6 +56,7 @@ from novadocker import conf as docker_conf
 import novadocker.privsep
 from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
+from tests.functional import cells
 from tests.functional import glance
 from tests import images as test_images
 
@@ -135,6 +137,14 @@ class DockerFunctionalTestCase(
         remove_containers(self.docker, self.host)
         self.addCleanup(remove_containers, self.docker, self.host)
         self._start_services()
+
+    def _setup_cells(self):
+        # nova's cell database fixture deadlocks when builds run in
+        # parallel on native threads; ours keeps the targeted cell per
+        # thread (tests/functional/cells.py).
+        with mock.patch.object(nova_fixtures, 'CellDatabases',
+                               cells.ThreadLocalCellDatabases):
+            super()._setup_cells()
 
     def engine_url(self):
         """The engine the test runs against: ``$DOCKER_HOST``; override
