@@ -71,18 +71,18 @@ class Containers(object):
         self._watchers = []
 
     def watch(self, changed):
-        """Call ``changed()`` after each change this host makes to a
-        container's state (so that a cache of states can drop its pass).
+        """Call ``changed(instance_uuid)`` after each change this host makes
+        to a container's state (so that a cache of states can look again).
         """
         self._watchers.append(changed)
 
     @contextlib.contextmanager
-    def _changing(self):
+    def _changing(self, instance_uuid):
         try:
             yield
         finally:
             for changed in self._watchers:
-                changed()
+                changed(instance_uuid)
 
     def list(self, **filters):
         """Summaries of all our instances' containers on this host that
@@ -113,7 +113,8 @@ class Containers(object):
 
     def create(self, args):
         """``docker create`` with ``translator.container_args``."""
-        with self._changing():
+        owner = (args.get('labels') or {}).get(labels.LABEL_UUID)
+        with self._changing(owner):
             return self._client.create_container(**args)['Id']
 
     def remove(self, instance):
@@ -128,14 +129,14 @@ class Containers(object):
             info = self.inspect(instance)
         except nova_exception.InstanceNotFound:
             return None
-        with self._changing():
+        with self._changing(instance.uuid):
             if not remove_owned(self._client, info, instance):
                 return None
         return info['Config'].get('Image') or ''
 
     def start(self, instance):
         info = self.inspect(instance)
-        with self._changing():
+        with self._changing(instance.uuid):
             if info['State'].get('Paused'):
                 self._client.unpause(info['Id'])
             elif not info['State'].get('Running'):
@@ -146,7 +147,7 @@ class Containers(object):
         info = self.inspect(instance)
         if not info['State'].get('Running'):
             return
-        with self._changing():
+        with self._changing(instance.uuid):
             if info['State'].get('Paused'):
                 self._client.unpause(info['Id'])
             if timeout:
@@ -166,14 +167,14 @@ class Containers(object):
 
     def pause(self, instance):
         container_id = self.inspect(instance)['Id']
-        with self._changing():
+        with self._changing(instance.uuid):
             self._client.pause(container_id)
 
     def unpause(self, instance):
         """Unpause; a container that is not paused is left as it is."""
         info = self.inspect(instance)
         if info['State'].get('Paused'):
-            with self._changing():
+            with self._changing(instance.uuid):
                 self._client.unpause(info['Id'])
 
     def logs(self, instance, max_bytes):

@@ -29,7 +29,10 @@ of containers:
 
 Any other exit is a crash; ``states.power_state_of`` decides, as it does
 for an inspected container.  An instance whose container is not in the
-refresh (created since, or gone) is inspected.
+refresh (created since, or gone) is inspected, and so is one whose
+container this host changed a moment ago (the engine's list can still show
+the state from before); the others keep answering from the refresh, so a
+pass on a busy host costs a few calls per change, not one per instance.
 """
 
 import signal
@@ -67,19 +70,22 @@ class StateCache(object):
         self._states = {}       # instance uuid -> (State dict, container id)
         self._oom = {}          # container id -> OOMKilled, for 137 exits
         self._expires = 0.0
-        self._settled = 0.0
+        self._refreshed = 0.0
+        # instance uuid -> when the engine's list shows what this host
+        # changed; None: every instance.
+        self._settling = {}
 
     def invalidate(self):
         with self._lock:
             self._expires = 0.0
 
-    def changed(self):
-        """This host changed a container's state: answer from inspect for
-        a moment, then from a fresh pass.
+    def changed(self, instance_uuid=None):
+        """This host changed the state of the instance's container (None:
+        of any): answer for it from inspect for a moment, then from a
+        refresh taken after that moment.
         """
         with self._lock:
-            self._expires = 0.0
-            self._settled = time.monotonic() + _SETTLE
+            self._settling[instance_uuid] = time.monotonic() + _SETTLE
 
     def state(self, instance):
         """``(State dict, container id)`` of the instance's container, as
@@ -89,16 +95,19 @@ class StateCache(object):
         """
         with self._lock:
             now = time.monotonic()
-            settling = now < self._settled
-            if not settling and now >= self._expires:
-                self._refresh()
-            known = None if settling else self._states.get(instance.uuid)
+            settled = max(self._settling.get(instance.uuid, 0.0),
+                          self._settling.get(None, 0.0))
+            known = None
+            if now >= settled:
+                if now >= self._expires or self._refreshed < settled:
+                    self._refresh(now)
+                known = self._states.get(instance.uuid)
         if known is not None:
             return known
         info = self._containers.inspect(instance)
         return info['State'], info['Id']
 
-    def _refresh(self):
+    def _refresh(self, now):
         found = {}
         exited = []
         for c in self._containers.list():
@@ -113,7 +122,10 @@ class StateCache(object):
         if exited:
             self._exit_codes(found, exited)
         self._states = found
-        self._expires = time.monotonic() + self._ttl
+        self._refreshed = now
+        self._expires = now + self._ttl
+        self._settling = {uuid: until for uuid, until in
+                          self._settling.items() if until > now}
 
     def _exit_codes(self, found, exited):
         listed = self._containers.list

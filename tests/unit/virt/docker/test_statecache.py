@@ -14,6 +14,8 @@
 
 import json
 import re
+import time
+from unittest import mock
 from urllib import parse
 
 from nova.compute import power_state
@@ -24,6 +26,7 @@ from nova.tests.unit import fake_instance
 from nova.virt import fake
 
 from novadocker.virt.docker import driver
+from novadocker.virt.docker import statecache
 from tests.unit.virt.docker import docker_http
 
 N = 300
@@ -144,15 +147,41 @@ class StateCacheTestCase(test.NoDBTestCase):
 
     def test_after_a_change_answers_come_from_inspect(self):
         # The engine's list can lag a stop for a moment: right after this
-        # host changed a state, get_info inspects instead of listing.
+        # host changed a container's state, get_info inspects that one.
         self._pass()
         inst = self.instances[2]
         inspect = self.http.on(
             'GET', '/containers/nova-%s/json' % inst.uuid,
             json=docker_http.container(inst.uuid, status='paused',
                                        paused=True))
-        self.driver._states.changed()
+        self.driver._states.changed(inst.uuid)
         self.assertEqual(power_state.PAUSED,
                          self.driver.get_info(inst).state)
         self.assertEqual(1, inspect.call_count)
         self.assertEqual(3, len(self.http.calls('GET', '/containers/json')))
+
+    def test_a_change_costs_one_inspect_not_one_per_instance(self):
+        got = self._pass()
+        inst = self.instances[2]
+        inspect = self.http.on(
+            'GET', '/containers/nova-%s/json' % inst.uuid,
+            json=docker_http.container(inst.uuid, status='paused',
+                                       paused=True))
+        self.driver._states.changed(inst.uuid)
+        inspected = self.mock_inspect.call_count
+        got[2] = power_state.PAUSED
+        self.assertEqual(got, self._pass())
+        self.assertEqual(1, inspect.call_count)
+        self.assertEqual(inspected, self.mock_inspect.call_count)
+        # The others keep the refresh they had.
+        self.assertEqual(3, len(self.http.calls('GET', '/containers/json')))
+
+        # Once the list shows the change, one refresh taken after it
+        # answers for that container too.
+        self.summaries[2]['State'] = 'paused'
+        later = time.monotonic() + 5
+        with mock.patch.object(statecache.time, 'monotonic', autospec=True,
+                               return_value=later):
+            self.assertEqual(got, self._pass())
+        self.assertEqual(1, inspect.call_count)
+        self.assertEqual(6, len(self.http.calls('GET', '/containers/json')))
