@@ -210,7 +210,12 @@ class DockerDriver(driver.ComputeDriver):
     def get_info(self, instance, use_cache=True):
         # The periodic power sync (use_cache=True) is answered from a few
         # list calls per pass; lifecycle events re-check with an inspect.
-        if use_cache and CONF.docker.state_cache_seconds:
+        rescued = (self._rescues.state(instance)
+                   if instance.vm_state == vm_states.RESCUED else None)
+        if rescued:
+            # Rescued: the rescue container is the one that runs.
+            docker_state, container_id = rescued
+        elif use_cache and CONF.docker.state_cache_seconds:
             docker_state, container_id = self._states.state(instance)
         else:
             info = self._containers.inspect(instance)
@@ -387,8 +392,8 @@ class DockerDriver(driver.ComputeDriver):
 
     def rescue(self, context, instance, network_info, image_meta,
                rescue_password, block_device_info, share_info):
-        # A container sees the server's root file system at /rescue
-        # (rescue.py); rescue_password has nothing to set.
+        # A container sees the server's root file system at /rescue, and
+        # root's password is rescue_password where it can be (rescue.py).
         store.check_format(image_meta)
         image_ref = self._images.ensure(context, instance, image_meta)
         self._containers.stop(instance, 0)
@@ -399,7 +404,7 @@ class DockerDriver(driver.ComputeDriver):
             instance, image_ref, image_meta, self._host,
             CONF.docker.pids_limit, self._host_info.cpus())
         self._rescues.start(instance, self._containers.inspect(instance),
-                            args, sandbox_id)
+                            args, sandbox_id, rescue_password)
 
     def unrescue(self, context, instance):
         self._rescues.stop(instance)

@@ -51,7 +51,18 @@ def set_password(client, containers, instance, password):
     if not info['State'].get('Running') or info['State'].get('Paused'):
         raise exception.InstancePasswordSetFailed(
             instance=instance.uuid, reason=_('the container is not running'))
-    code, output = client.exec_with_input(info['Id'], COMMAND, data,
+    _chpasswd(client, info['Id'], instance, data)
+
+
+def set_in(client, container_id, instance, password):
+    """Set root's password in another running container of the instance
+    (its rescue container); the same errors as :func:`set_password`.
+    """
+    _chpasswd(client, container_id, instance, stdin_line(password))
+
+
+def _chpasswd(client, container_id, instance, data):
+    code, output = client.exec_with_input(container_id, COMMAND, data,
                                           EXEC_TIMEOUT)
     if code in NO_COMMAND:
         LOG.info('The image has no chpasswd; cannot set the password',

@@ -20,6 +20,11 @@ container ``nova-<uuid>-rescue``, which runs the rescue image in the
 server's network namespace (its ports) with the flavor's limits. Changes
 made under ``/rescue`` land in the server's writable layer itself; unrescue
 removes the rescue container, unmounts, and the server starts with them.
+
+The rescue password becomes root's password in the rescue container when
+its image has ``chpasswd`` (password.py); without it, the rescue goes on
+and the password is not set. While rescued, the server's power state is
+the rescue container's.
 """
 
 import os
@@ -32,6 +37,7 @@ from oslo_utils import excutils
 from novadocker.privsep import rescue_fs
 from novadocker.virt.docker import containers
 from novadocker.virt.docker import labels as labels_mod
+from novadocker.virt.docker import password
 
 LOG = logging.getLogger(__name__)
 
@@ -88,9 +94,10 @@ class Rescues(object):
     def _root(self, instance):
         return os.path.join(self._dir(instance), 'root')
 
-    def start(self, instance, info, args, sandbox_id):
+    def start(self, instance, info, args, sandbox_id, rescue_password=None):
         """Mount the stopped container ``info``'s root file system and run
-        the rescue container (``args``) with it at /rescue.
+        the rescue container (``args``) with it at /rescue, root's
+        password set to ``rescue_password`` where the image can.
         """
         lower, upper, work = layers(instance, info)
         root = self._root(instance)
@@ -105,6 +112,27 @@ class Rescues(object):
                 self.stop(instance)
         LOG.info('Rescue container %s runs with the root file system at '
                  '%s', rescue_id, RESCUE_PATH, instance=instance)
+        if rescue_password:
+            self._set_password(instance, rescue_id, rescue_password)
+
+    def _set_password(self, instance, rescue_id, rescue_password):
+        try:
+            password.set_in(self._client, rescue_id, instance,
+                            rescue_password)
+        except nova_exception.SetAdminPasswdNotSupported:
+            LOG.warning('The rescue image has no chpasswd: the rescue '
+                        'password is not set', instance=instance)
+        except (nova_exception.InstancePasswordSetFailed,
+                nova_exception.InvalidInput) as e:
+            LOG.warning('The rescue password is not set: %s', e,
+                        instance=instance)
+
+    def state(self, instance):
+        """``(State, Id)`` of the rescue container, or None."""
+        info = self._inspect(instance)
+        if info is None:
+            return None
+        return info['State'], info['Id']
 
     def stop(self, instance):
         """Remove the rescue container and unmount; idempotent, and no
@@ -116,14 +144,17 @@ class Rescues(object):
         rescue_fs.unmount(self._root(instance))
         shutil.rmtree(self._dir(instance), ignore_errors=True)
 
-    def _remove_container(self, instance):
+    def _inspect(self, instance):
         wanted = labels_mod.instance_labels(instance, self._host)
         wanted[labels_mod.LABEL_ROLE] = ROLE
         try:
-            info = containers.inspect_owned(
+            return containers.inspect_owned(
                 self._client, name(instance.uuid), wanted, instance,
                 'our rescue container')
         except containers.NotOurs:
-            return
+            return None
+
+    def _remove_container(self, instance):
+        info = self._inspect(instance)
         if info is not None:
             containers.remove_owned(self._client, info, instance)

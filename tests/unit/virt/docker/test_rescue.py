@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+from unittest import mock
+
 from nova import context
 from nova import exception
 from nova import test
@@ -38,6 +40,22 @@ class RescueTestCase(test.NoDBTestCase):
             self.assertRaises(exception.InstanceNotRescuable,
                               rescue.layers, self.instance,
                               {'GraphDriver': graph})
+
+    def test_rescue_password_is_set_where_the_image_can(self):
+        client = mock.Mock()
+        rescues = rescue.Rescues(client, 'cmp1', '/nonexistent')
+        for code, warned in ((0, 0), (127, 1), (1, 1)):
+            client.exec_with_input.return_value = (code, b'')
+            with mock.patch.object(rescue.LOG, 'warning',
+                                   autospec=True) as warning:
+                rescues._set_password(self.instance, 'rid', 'pw')
+            client.exec_with_input.assert_called_with(
+                'rid', ['chpasswd'], b'root:pw\n', mock.ANY)
+            self.assertEqual(warned, warning.call_count)
+        # A password chpasswd cannot take: not set, the rescue goes on.
+        client.reset_mock()
+        rescues._set_password(self.instance, 'rid', 'a\nb')
+        client.exec_with_input.assert_not_called()
 
     def test_rescue_container_args(self):
         args = {'name': 'nova-x', 'hostname': 'web', 'image': 'img',
