@@ -15,7 +15,8 @@
 :class:`TwoHostTestCase` runs two nova-compute services in-process,
 ``src`` and ``dst``, each on its own private engine
 (``tests.engines.RestartableEngine``) and with its own instances path, sharing
-the host's Open vSwitch (``br-int``).
+the host's Open vSwitch (a bridge of the test's own, see
+``tests.functional.test_networking.OvsPortsMixin``).
 
 The engines are started once per test process and shared by its tests;
 every test uses new host names, so what one test leaves cannot confuse

@@ -18,7 +18,8 @@ Two compute services run here: the Docker one under its own ``host`` and
 a second one (nova's fake driver, standing in for libvirt) under the name
 the machine's Neutron agent serves. Every port, the Docker servers' too,
 must be bound to that name, and the Docker servers' traffic must flow on
-the machine's ``br-int``.
+the machine's integration bridge (one of the test's own here, as in
+tests/functional/test_networking.py).
 """
 
 import fixtures
@@ -31,9 +32,9 @@ from tests.functional import test_networking
 class BindingHostTest(base.DockerFunctionalTestCase):
 
     # The wiring helpers of the networking tests (ports on documentation
-    # prefixes, br-int in user space).
+    # prefixes, an integration bridge in user space).
     _os_vif = test_networking.NetworkingTest._os_vif
-    _br_int = test_networking.NetworkingTest._br_int
+    _ovs_bridge = test_networking.NetworkingTest._ovs_bridge
     _documentation_prefixes = \
         test_networking.NetworkingTest._documentation_prefixes
     _port = test_networking.NetworkingTest._port
@@ -45,7 +46,7 @@ class BindingHostTest(base.DockerFunctionalTestCase):
         self.useFixture(fixtures.MonkeyPatch('os.uname',
                                              test_networking.REAL_UNAME))
         self._os_vif()
-        self._br_int()
+        self._ovs_bridge()
         self._documentation_prefixes()
         self.image = self.create_docker_image()
         self.flavor = self.create_flavor(memory_mb=64)

@@ -14,8 +14,10 @@
 
 NeutronFixture's ports (binding ``vif_type`` ovs) are moved onto
 documentation prefixes and bound with ``datapath_type=netdev`` (OVS runs
-in userspace here, on ``br-int``). Two servers must reach each other
-through the interfaces the driver wired.
+in userspace here) to an integration bridge of the test's own (Neutron's
+``bridge_name`` binding detail), so that runs on several engines can share
+the host's Open vSwitch. Two servers must reach each other through the
+interfaces the driver wired.
 """
 
 import copy
@@ -24,6 +26,8 @@ import subprocess
 import threading
 
 import fixtures
+from nova.tests.fixtures import neutron as neutron_fixture
+from oslo_utils import uuidutils
 import vif_plug_ovs.ovs
 import vif_plug_ovs.privsep
 
@@ -34,7 +38,6 @@ OVSDB = 'unix:/var/run/openvswitch/db.sock'
 # nova.test forbids os.uname; pyroute2 calls it to open a socket inside a
 # network namespace.
 REAL_UNAME = os.uname
-BRIDGE = 'br-int'
 
 
 def _ovs(*args):
@@ -43,14 +46,17 @@ def _ovs(*args):
 
 
 class OvsPortsMixin(object):
-    """Ports on real OVS (``br-int``) for a DockerFunctionalTestCase:
-    call ``setup_ovs_ports()`` in setUp, then ``_port(index)``.
+    """Ports on real OVS for a DockerFunctionalTestCase: call
+    ``setup_ovs_ports()`` in setUp, then ``_port(index)``.  The ports are
+    bound to ``self.bridge``, an integration bridge (``br-int`` on a
+    Neutron host) of this test's own, and have new IDs (so new device
+    names), so that tests on other engines can run beside them.
     """
 
     def setup_ovs_ports(self):
         self.useFixture(fixtures.MonkeyPatch('os.uname', REAL_UNAME))
         self._os_vif()
-        self._br_int()
+        self._ovs_bridge()
         self._documentation_prefixes()
 
     def _os_vif(self):
@@ -65,14 +71,19 @@ class OvsPortsMixin(object):
         self.useFixture(fixtures.MockPatchObject(
             vif_plug_ovs.privsep.vif_plug, 'client_mode', False))
 
-    def _br_int(self):
-        if BRIDGE not in _ovs('list-br').split():
-            _ovs('--may-exist', 'add-br', BRIDGE, '--', 'set', 'bridge',
-                 BRIDGE, 'datapath_type=netdev')
-            self.addCleanup(_ovs, '--if-exists', 'del-br', BRIDGE)
+    def _ovs_bridge(self):
+        self.bridge = 'ndfn%s' % uuidutils.generate_uuid()[:8]
+        _ovs('add-br', self.bridge, '--', 'set', 'bridge', self.bridge,
+             'datapath_type=netdev')
+        self.addCleanup(_ovs, '--if-exists', 'del-br', self.bridge)
 
     def _documentation_prefixes(self):
         neutron = self.neutron
+        # NeutronFixture's first new port is its port_2, whose fixed ID
+        # would name the same tap device in every run.
+        neutron.default_port = dict(copy.deepcopy(neutron_fixture.
+                                                  NeutronFixture.port_2),
+                                    id=uuidutils.generate_uuid())
         net = copy.deepcopy(neutron.network_1)
         net['mtu'] = 1400
         neutron._networks[net['id']] = net
@@ -102,7 +113,8 @@ class OvsPortsMixin(object):
                  'subnet_id': self.subnet6['id']}],
             'binding:vif_type': 'ovs',
             'binding:vif_details': {'port_filter': True,
-                                    'datapath_type': 'netdev'},
+                                    'datapath_type': 'netdev',
+                                    'bridge_name': self.bridge},
             'status': status,
         })
         return port_id
@@ -154,7 +166,7 @@ class NetworkingTest(OvsPortsMixin, base.DockerFunctionalTestCase):
         self._delete_server(a)
         self._delete_server(b)
         self.assertEqual('', '\n'.join(
-            p for p in _ovs('list-ports', BRIDGE).split()
+            p for p in _ovs('list-ports', self.bridge).split()
             if p.startswith('tap') and p[3:] in (a['id'], b['id'])))
         self.assertIsNone(self.container(a))
         self.assertEqual([], self.docker.containers(
