@@ -13,10 +13,8 @@
 """Helpers for the restart and engine-kill tests (and
 benchmarks/bench_restarts.py).
 
-* :class:`UniqueBridgePorts`: ports on real OVS, on a bridge of the
-  test's own (``nd-<random>``) and with random ids (so random host link
-  names), so that these tests share no name with others running at the
-  same time.
+* :class:`UniqueBridgePorts`: ports on real OVS, on the bridge of the
+  test's own that OvsPortsMixin makes, and helpers on them.
 * :class:`PrivateEngineMixin`: the test runs against a
   :class:`tests.engines.RestartableEngine` of its own, so that it can
   restart or kill it.
@@ -39,24 +37,9 @@ def ovs(*args):
 
 
 class UniqueBridgePorts(test_networking.OvsPortsMixin):
-    """OvsPortsMixin on a bridge of the test's own (``self.bridge``)."""
-
-    def _br_int(self):
-        self.bridge = 'nd-%s' % self.host[3:11]
-        ovs('--may-exist', 'add-br', self.bridge, '--', 'set', 'bridge',
-            self.bridge, 'datapath_type=netdev')
-        self.addCleanup(ovs, '--if-exists', 'del-br', self.bridge)
-
-    def _port(self, index, status='ACTIVE'):
-        if self.neutron.default_port['id'] not in self.neutron._ports:
-            # The fixture's first port has a fixed id, so its host link
-            # (tap<id>) has the same name in every test that runs at the
-            # same time: take the next ones, whose ids are random.
-            self.neutron.create_port()
-        port_id = super()._port(index, status)
-        self.neutron._ports[port_id]['binding:vif_details'][
-            'bridge_name'] = self.bridge
-        return port_id
+    """OvsPortsMixin (on the test's own bridge, ``self.bridge``) with
+    helpers for its ports.
+    """
 
     def ovs_ports(self):
         """{port name: OVS interface uuid} on the test's bridge."""
