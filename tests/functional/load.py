@@ -122,15 +122,7 @@ class LoadMixin(test_networking.OvsPortsMixin):
 
     def setup_load_ports(self):
         """Ports on a new OVS bridge of this test (``self.bridge``)."""
-        self.bridge = 'brl-%s' % uuidutils.generate_uuid()[:8]
-        self.flags(ovs_bridge=self.bridge, group='neutron')
         self.setup_ovs_ports()
-
-    def _br_int(self):
-        test_networking._ovs('add-br', self.bridge, '--', 'set', 'bridge',
-                             self.bridge, 'datapath_type=netdev')
-        self.addCleanup(test_networking._ovs, '--if-exists', 'del-br',
-                        self.bridge)
 
     def _documentation_prefixes(self):
         super()._documentation_prefixes()
@@ -158,7 +150,8 @@ class LoadMixin(test_networking.OvsPortsMixin):
                            'subnet_id': self.subnet4['id']}],
             'binding:vif_type': 'ovs',
             'binding:vif_details': {'port_filter': True,
-                                    'datapath_type': 'netdev'},
+                                    'datapath_type': 'netdev',
+                                    'bridge_name': self.bridge},
             'status': 'ACTIVE',
         })
         return port_id
