@@ -48,6 +48,7 @@ from nova import context as nova_context
 from nova import objects
 from nova import test
 from nova.tests import fixtures as nova_fixtures
+from nova.tests.functional.api import client as api_client
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
 from oslo_utils import uuidutils
@@ -98,7 +99,17 @@ def remove_containers(api, host):
             pass
 
 
-def wait_for(predicate, timeout, interval=0.2, what='condition'):
+#: The bound of the waits for a server's state (nova's wait helpers and
+#: ``wait_for_status``) and of ``wait_for`` unless a test says otherwise:
+#: generous, so that a busy machine (CI runs two suites at once) makes a
+#: test slower, never red.
+WAIT = 180
+#: How often those waits look: a test goes on soon after the server is
+#: ready (nova's helpers look every 0.5 s).
+POLL = 0.2
+
+
+def wait_for(predicate, timeout, interval=POLL, what='condition'):
     """Poll ``predicate()`` until it returns a true value, at most
     ``timeout`` seconds; returns that value or raises AssertionError.
     """
@@ -292,12 +303,52 @@ class DockerFunctionalTestCase(
         except docker.errors.NotFound:
             return None
 
-    def wait_for(self, predicate, timeout=30, what='condition'):
+    def wait_for(self, predicate, timeout=WAIT, what='condition'):
         return wait_for(predicate, timeout, what=what)
 
-    def wait_for_status(self, server, status, timeout=30):
+    def wait_for_status(self, server, status, timeout=WAIT):
         """Poll the API until the server shows ``status``."""
         return wait_for(
             lambda: (lambda s: s if s['status'] == status else None)(
                 self.api.get_server(server['id'])),
             timeout, what='server %s to become %s' % (server['id'], status))
+
+    # nova's wait helpers, with WAIT and POLL: nova's wait 5 s at most
+    # unless told otherwise (max_retries polls 0.5 s apart).
+
+    def _wait_for_server_parameter(self, server, expected_params,
+                                   max_retries=10, api=None,
+                                   wait_for_fault_key=True):
+        api = api or self.admin_api
+        # As nova's: a server in ERROR is awaited with its fault.
+        fault = (wait_for_fault_key and
+                 expected_params.get('status') == 'ERROR')
+        seen = {}
+
+        def reached():
+            seen['server'] = found = api.get_server(server['id'])
+            if any(found[k] != v for k, v in expected_params.items()):
+                return None
+            return found if not fault or 'fault' in found else None
+
+        try:
+            return wait_for(reached, max(WAIT, max_retries * 0.5))
+        except AssertionError:
+            self.fail('server %s never had %s%s; last seen: %s'
+                      % (server['id'], expected_params,
+                         ' and a fault' if fault else '', seen['server']))
+
+    def _wait_until_deleted(self, server):
+        in_error = server.get('status') == 'ERROR'
+
+        def gone():
+            try:
+                found = self.api.get_server(server['id'])
+            except api_client.OpenStackApiNotFoundException:
+                return True
+            if found['status'] == 'ERROR' and not in_error:
+                self.fail('server %s went to ERROR instead of going away'
+                          % server['id'])
+            return False
+
+        wait_for(gone, WAIT, what='server %s to be deleted' % server['id'])
