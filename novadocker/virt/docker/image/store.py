@@ -35,6 +35,7 @@ from nova.i18n import _
 from nova import objects
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
+from oslo_utils import excutils
 from oslo_utils import timeutils
 
 from novadocker.extra_specs import names
@@ -268,19 +269,22 @@ class ImageStore(object):
         engine that does not answer is waited for with ``engine_back()``
         (whether it answers again).
         """
+        self._remove(image_ref(image_id), instance, engine_back)
+
+    def _remove(self, ref, instance=None, engine_back=None):
         try:
-            self._client.remove_image(image_ref(image_id))
+            self._client.remove_image(ref)
         except exception.DockerNotFound:
             pass
         except exception.DockerUnreachable as e:
             if engine_back is not None and engine_back():
-                self.forget(image_id, instance)
+                self._remove(ref, instance)
                 return
-            LOG.warning('Could not remove image %s: %s', image_ref(image_id),
-                        e, instance=instance)
+            LOG.warning('Could not remove image %s: %s', ref, e,
+                        instance=instance)
         except exception.DockerDriverException as e:
-            LOG.warning('Could not remove image %s: %s', image_ref(image_id),
-                        e, instance=instance)
+            LOG.warning('Could not remove image %s: %s', ref, e,
+                        instance=instance)
 
     def _shared_file(self, image_id):
         directory = self._shared_directory
@@ -356,6 +360,11 @@ class ImageStore(object):
                 what='image load %s' % name,
                 reason=_('Docker reported success but has no image %s')
                 % ref) from e
+        except Exception:
+            # A load that fails leaves no tag: the next build loads the
+            # image again rather than trusting a half-finished one.
+            with excutils.save_and_reraise_exception():
+                self._remove(ref, instance)
         progress.log('Loaded image %s')
         LOG.info('Image %s is Docker image %s', name, loaded,
                  instance=instance)

@@ -182,6 +182,19 @@ def test_load_that_names_nothing_is_a_server_error(http):
                                                             _meta())
 
 
+def test_tag_fault_after_the_load_leaves_no_tag(http):
+    _missing(http, 'nova-image:' + IMAGE_ID)
+    _received(http)
+    ref = 'nova-image:' + IMAGE_ID
+    http.on('POST', '/images/%s/tag' % ref, status_code=500,
+            json={'message': 'injected'})
+    http.on('DELETE', '/images/%s' % ref, json=[{'Untagged': ref}])
+    with pytest.raises(docker_exception.DockerServerError):
+        _store(FakeImageAPI(TARBALL), by_name=False).ensure(None, None,
+                                                            _meta())
+    assert len(http.calls('DELETE', '/images/%s' % ref)) == 1
+
+
 def test_checksum_mismatch_tags_nothing(http):
     _missing(http, 'nova-image:' + IMAGE_ID)
     received = _received(http)
