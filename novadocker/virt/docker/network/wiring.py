@@ -120,13 +120,15 @@ class Network(object):
                   vif['devname'], instance=instance)
 
     def _unwire_vif(self, instance, vif):
+        """Unplug the port and delete the host link; a switch that keeps
+        the port fails the call (after the link is gone), so that the
+        caller's operation fails and a retry removes the port.
+        """
         try:
             host_vifs.unplug(instance, vif)
-        except Exception:   # teardown goes on to the host link
-            LOG.exception('Could not unplug port %s', vif['id'],
-                          instance=instance)
-        if _host_link_exists(vif['devname']):
-            linux_net.delete_link(vif['devname'])
+        finally:
+            if _host_link_exists(vif['devname']):
+                linux_net.delete_link(vif['devname'])
 
     def _wired(self, instance, pid):
         try:

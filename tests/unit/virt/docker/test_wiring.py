@@ -112,6 +112,7 @@ class FakeHost(object):
         self.plugged.add(vif['id'])
 
     def unplug(self, instance, vif):
+        self._step('unplug')
         self.plugged.discard(vif['id'])
 
 
@@ -237,6 +238,19 @@ def test_teardown_removes_everything_also_ports_only_on_record(
     # Nova may no longer list a port that the instance still has.
     network.teardown(INSTANCE, network_model.NetworkInfo(vifs[:1]))
     _assert_nothing_left(host, network)
+    network.teardown(INSTANCE, vifs)
+    _assert_nothing_left(host, network)
+
+
+def test_teardown_fails_while_the_switch_keeps_a_port(host, network):
+    vifs = network_model.NetworkInfo([_vif(5), _vif(6)])
+    network.setup(INSTANCE, vifs)
+    host.fail('unplug')
+    # The delete fails (the server goes to ERROR), the host link is gone;
+    # the next delete removes the rest.
+    with pytest.raises(Injected):
+        network.teardown(INSTANCE, vifs)
+    assert vifs[0]['devname'] not in host.links
     network.teardown(INSTANCE, vifs)
     _assert_nothing_left(host, network)
 
