@@ -10,195 +10,181 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A fault at each step of spawn, delete, snapshot, reboot and resize,
-through Nova's API (doc/reliability.rst has the table).
+"""A fault at each step of delete, snapshot, reboot and resize, through
+Nova's API, on servers with a port on real Open vSwitch
+(doc/reliability.rst has the table; spawn is in test_spawn_faults.py).
 
-Docker works here, so each fault is injected at the one place the driver
-talks to Docker (``DockerClient``), raising what the client raises when
-the engine fails; Glance and the file rendering fail the same way. The
-steps before the fault run for real. Each test checks the outcome Nova
-shows (aborted or rescheduled: with one host, a reschedule ends in "No
-valid host" or "Exceeded maximum number of retries") and that nothing is
-left on the host. The network steps are in
-tests/integration/test_network_faults.py.
+Each step's fault fires once (tests/functional/faults.py). The test
+checks the state Nova shows afterwards, that the server recovers (a
+second delete removes it; a hard reboot brings it back ACTIVE, running,
+with its port wired), and that nothing is left once it is deleted. Each
+operation's steps share one set of services and, but for delete, one
+server.
 """
 
-import base64
-import shutil
-import tempfile
+import errno
 
-import docker
-import fixtures
 from nova import exception as nova_exception
 
-from novadocker.virt.docker import client as docker_client
-from novadocker.virt.docker import configdrive
-from novadocker.virt.docker import exception
 from novadocker.virt.docker.image import glance as image_glance
-from novadocker.virt.docker.image import store
-from tests.functional import base
+from tests.functional import faults
 from tests.functional import leftovers
-from tests import hostile_tarballs as ht
-
-RESCHEDULED = ('No valid host', 'Exceeded maximum number of retries')
 
 
-def _engine_error(what):
-    return exception.DockerServerError(what=what, reason='injected fault')
+def _glance_down():
+    return nova_exception.GlanceConnectionFailed(server='glance:9292',
+                                                 reason='injected')
 
 
-class FaultsTestCase(base.DockerFunctionalTestCase):
-
-    def configure(self, docker_url):
-        super().configure(docker_url)
-        self.instances_path = tempfile.mkdtemp(prefix='nd-faults-')
-        self.addCleanup(shutil.rmtree, self.instances_path, True)
-        self.flags(instances_path=self.instances_path)
-        self.flags(allow_resize_to_same_host=True)
-
-    def setUp(self):
-        super().setUp()
-        self.flavor = self._create_flavor(memory_mb=64, vcpu=1, disk=1,
-                                          ephemeral=0)
-
-    def fail(self, owner, method, error, times=1):
-        """``owner.method`` raises ``error`` for its next ``times`` calls,
-        then works again.
-        """
-        real = getattr(owner, method)
-        left = [times]
-
-        def faulty(*args, **kwargs):
-            if left[0] > 0:
-                left[0] -= 1
-                raise error
-            return real(*args, **kwargs)
-        self.useFixture(fixtures.MockPatchObject(owner, method, faulty))
-        return left
-
-    def docker_fails(self, method, times=1):
-        return self.fail(docker_client.DockerClient, method,
-                         _engine_error(method), times)
-
-    def left(self, servers=(), images=()):
-        return leftovers.of_host(self.docker, self.host,
-                                 self.instances_path,
-                                 server_ids=[s['id'] for s in servers],
-                                 image_ids=images)
-
-    def _forget_image(self, image_id):
-        try:
-            self.docker.remove_image(store.image_ref(image_id))
-        except docker.errors.NotFound:
-            pass
-
-    def data_image(self):
-        image = self.create_docker_image(name='faults', data=ht.good())
-        self.addCleanup(self._forget_image, image['id'])
-        return image['id']
-
-
-class SpawnFaultsTest(FaultsTestCase):
-
-    def _boot_fails(self, image_id, rescheduled=True, **extra):
-        body = self._build_server(image_uuid=image_id,
-                                  flavor_id=self.flavor, networks='none')
-        body.update(extra)
-        server = self._wait_for_state_change(
-            self.api.post_server({'server': body}), 'ERROR')
-        message = server['fault']['message']
-        if rescheduled:
-            self.assertTrue(any(r in message for r in RESCHEDULED), message)
-        else:
-            self.assertFalse(any(r in message for r in RESCHEDULED),
-                             message)
-        self.api.delete_server(server['id'])
-        self._wait_until_deleted(server)
-        self.assertEqual([], self.left([server], [image_id]))
-        return message
-
-    def test_each_step(self):
-        # Each step: (what fails, how Nova ends the build).
-        image = self.create_docker_image()['id']
-        self.docker_fails('inspect_image')
-        self._boot_fails(image)                       # image lookup
-
-        data = self.data_image()
-        self.fail(image_glance.GlanceImages, 'chunks',
-                  nova_exception.GlanceConnectionFailed(
-                      server='glance:9292', reason='injected'))
-        self._boot_fails(data)                        # download
-        self.docker_fails('load_image')
-        self._boot_fails(data)                        # load
-
-        self.fail(configdrive, 'render', OSError(28, 'No space left'))
-        self._boot_fails(image, user_data=base64.b64encode(b'x').decode())
-        self.docker_fails('create_container')
-        self._boot_fails(image)                       # container create
-        self.docker_fails('start')
-        self._boot_fails(image)                       # container start
-        # An engine that does not answer: rescheduled too.
-        self.fail(docker_client.DockerClient, 'create_container',
-                  exception.DockerUnreachable(url='unix:///x',
-                                              reason='injected'))
-        self._boot_fails(image)
-
-
-class OperationFaultsTest(FaultsTestCase):
+class OperationFaultsTest(faults.FaultsTestCase):
     # A failed operation ends in the server's state, not in the API's
     # answer, as with a real message bus.
     CAST_AS_CALL = False
+    # One compute: a resize stays on its host.
+    TWO_HOSTS = False
 
-    def test_delete_retried_after_a_fault(self):
-        server = self.boot(self.create_docker_image()['id'], self.flavor)
-        self.docker_fails('remove_container')
-        self.api.delete_server(server['id'])
-        server = self._wait_for_state_change(server, 'ERROR')
-        # The container is still there, and so is the server: no data was
-        # lost.  Once Docker works, the delete goes through.
-        self.assertIsNotNone(self.container(server))
-        self.api.delete_server(server['id'])
-        self._wait_until_deleted(server)
-        self.assertEqual([], self.left([server]))
+    def setUp(self):
+        super().setUp()
+        self.image = self.create_docker_image()['id']
+        self.port_of = {}
 
-    def test_snapshot_upload_fault(self):
-        server = self.boot(self.create_docker_image()['id'], self.flavor)
-        self.docker_fails('get_image')
-        result = self.api.post_server_action(
-            server['id'], {'createImage': {'name': 'faulty'}})
-        snapshot_id = result['image_id']
-        self.addCleanup(self._forget_image, snapshot_id)
-        server = self._wait_for_server_parameter(
-            server, {'status': 'ACTIVE', 'OS-EXT-STS:task_state': None})
+    def _boot(self, count=1):
+        """``count`` servers, built side by side."""
+        posted = []
+        for _ in range(count):
+            port = self.port()
+            posted.append(self.api.post_server({'server': self._build_server(
+                image_uuid=self.image, flavor_id=self.flavor,
+                networks=[{'port': port}])}))
+            self.port_of[posted[-1]['id']] = port
+        servers = [self._wait_for_state_change(s, 'ACTIVE', max_retries=120)
+                   for s in posted]
+        return servers[0] if count == 1 else servers
+
+    def _settled(self, server, status):
+        return self._wait_for_server_parameter(
+            server, {'status': status, 'OS-EXT-STS:task_state': None},
+            max_retries=120)
+
+    def _act(self, server, fault, action, status):
+        """``action`` with ``fault`` armed; the server once settled in
+        ``status``.
+        """
+        with fault as armed:
+            self.api.post_server_action(server['id'], action)
+            server = self._settled(server, status)
+        self.assertTrue(armed.fired, action)
+        return server
+
+    def _hard_reboot(self, server):
+        self.api.post_server_action(server['id'], {'reboot': {'type':
+                                                              'HARD'}})
+        server = self._settled(server, 'ACTIVE')
+        self._assert_serving(server)
+        return server
+
+    def _assert_serving(self, server):
+        """Running, with its port wired (the address Neutron gave)."""
         self.assertTrue(self.container(server)['State']['Running'])
-        # Nova deleted the Glance image; the driver its committed image.
-        self.assertNotIn(snapshot_id, self.glance.images)
-        self.assertEqual([], leftovers.image_tags(self.docker,
-                                                  [snapshot_id]))
+        exec_id = self.docker.exec_create(
+            self.container(server)['Id'], ['ip', '-4', 'addr'])['Id']
+        out = self.docker.exec_start(exec_id).decode()
+        address = server['addresses']
+        wanted = [a['addr'] for net in address.values() for a in net
+                  if a['version'] == 4]
+        self.assertTrue(wanted and all(a in out for a in wanted), out)
 
-    def test_reboot_fault_then_hard_reboot(self):
-        server = self.boot(self.create_docker_image()['id'], self.flavor)
-        self.docker_fails('start')
-        self.api.post_server_action(server['id'],
-                                    {'reboot': {'type': 'SOFT'}})
-        server = self._wait_for_state_change(server, 'ERROR')
-        self.assertIsNotNone(self.container(server))
-        self.api.post_server_action(server['id'],
-                                    {'reboot': {'type': 'HARD'}})
-        server = self._wait_for_state_change(server, 'ACTIVE')
-        self.assertTrue(self.container(server)['State']['Running'])
+    def _deleted(self, server):
+        self.delete(server)
+        self.assertEqual([], self.left_of(server['id'],
+                                          self.port_of[server['id']]))
 
-    def test_resize_fault_keeps_the_container(self):
-        server = self.boot(self.create_docker_image()['id'], self.flavor)
-        bigger = self._create_flavor(memory_mb=96, vcpu=1, disk=1,
-                                     ephemeral=0)
-        self.docker_fails('update_resources')
-        self.api.post_server_action(server['id'],
-                                    {'resize': {'flavorRef': bigger}})
-        server = self._wait_for_state_change(server, 'ERROR')
-        info = self.container(server)
-        self.assertIsNotNone(info)
-        self.assertEqual(64 * 1024 * 1024, info['HostConfig']['Memory'])
-        self.api.delete_server(server['id'])
-        self._wait_until_deleted(server)
-        self.assertEqual([], self.left([server]))
+    def test_delete(self):
+        steps = {
+            'container remove': faults.engine('remove_container',
+                                              faults.removes_workload),
+            # os-vif removes the host link with the switch port; the
+            # driver deletes what is left of it after a failed unplug.
+            'ovs unplug': faults.os_vif_fault('unplug'),
+            'sandbox remove': faults.engine('remove_container',
+                                            faults.removes_sandbox),
+            'netns link remove': faults.privileged(
+                'remove_netns_link', OSError(errno.EBUSY, 'injected')),
+        }
+        for server, (name, fault) in zip(self._boot(len(steps)),
+                                         steps.items()):
+            with fault as armed:
+                self.api.delete_server(server['id'])
+                server = self._settled(server, 'ERROR')
+            self.assertTrue(armed.fired, name)
+            if name == 'container remove':
+                # No data lost: the container is still there.
+                self.assertIsNotNone(self.container(server))
+            # Once the host works again, the delete goes through.
+            self._deleted(server)
+        self.assertEqual([], self.left_anywhere())
+
+    def test_snapshot(self):
+        server = self._boot()
+        steps = {
+            'commit': faults.engine('commit'),
+            'save': faults.engine('get_image'),
+            'upload': faults.Fault(image_glance.GlanceImages, 'upload',
+                                   _glance_down()),
+        }
+        for name, fault in steps.items():
+            with fault as armed:
+                snapshot_id = self.api.post_server_action(
+                    server['id'],
+                    {'createImage': {'name': name}})['image_id']
+                server = self._settled(server, 'ACTIVE')
+            self.assertTrue(armed.fired, name)
+            self.addCleanup(faults.forget_image, self.docker, snapshot_id)
+            self.assertTrue(self.container(server)['State']['Running'])
+            # Nova deleted the Glance image; the driver its committed one.
+            self.assertNotIn(snapshot_id, self.glance.images, name)
+            self.assertEqual([], leftovers.image_tags(self.docker,
+                                                      [snapshot_id]), name)
+        self._assert_serving(server)
+        self._deleted(server)
+
+    def test_reboot(self):
+        server = self._boot()
+        # (type, step, fault, the state Nova shows): a container that
+        # still runs stays ACTIVE; one that does not is ERROR until a hard
+        # reboot.
+        steps = [
+            ('SOFT', 'stop', faults.engine('stop'), 'ACTIVE'),
+            ('HARD', 'kill', faults.engine('kill'), 'ACTIVE'),
+            ('SOFT', 'ovs plug', faults.os_vif_fault('plug'), 'ERROR'),
+            ('HARD', 'ovs plug', faults.os_vif_fault('plug'), 'ERROR'),
+            ('SOFT', 'start', faults.engine('start'), 'ERROR'),
+            ('HARD', 'start', faults.engine('start'), 'ERROR'),
+        ]
+        for kind, name, fault, status in steps:
+            server = self._act(server, fault, {'reboot': {'type': kind}},
+                               status)
+            server = self._hard_reboot(server)
+        self._deleted(server)
+
+    def test_resize(self):
+        server = self._boot()
+        steps = [
+            ('stop', faults.engine('stop')),
+            ('new limits', faults.engine('update_resources')),
+            ('ovs plug', faults.os_vif_fault('plug')),
+            ('start', faults.engine('start')),
+        ]
+        for i, (name, fault) in enumerate(steps):
+            bigger = self._create_flavor(memory_mb=80 + 16 * i, vcpu=1,
+                                         disk=1, ephemeral=0)
+            server = self._act(server, fault,
+                               {'resize': {'flavorRef': bigger}}, 'ERROR')
+            info = self.container(server)
+            if name == 'stop':
+                self.assertTrue(info['State']['Running'])
+            if name == 'new limits':
+                # The container keeps the old flavor's limits.
+                self.assertEqual(64 << 20, info['HostConfig']['Memory'])
+            server = self._hard_reboot(server)
+        self._deleted(server)
