@@ -16,10 +16,11 @@ Each case is a server booted through the REST API from a Glance image,
 flavor, metadata, name, user data or key pair that a careless or hostile
 user could send. It must end in a clear fault that aborts the build (no
 reschedule) or in a clean boot, and once the servers are deleted nothing
-of them is left on the host.  The cases of one test share one set of
-services and are judged together (nova's in-process cell database
-fixture deadlocks under parallel native-thread builds, so they boot one
-after the other).
+of them is left on the host.  All cases share one set of services and
+are judged together once every server has settled. The tarballs that
+the image store refuses whatever Nova does around it are checked below
+the API (tests/integration/test_hostile_images.py); two of them stay
+here to show Nova's outcome.
 """
 
 import base64
@@ -161,14 +162,27 @@ def _probe_file():
     return path
 
 
-class ImageInputTest(_HostileTestCase):
-    """Image properties and tarballs, through Glance."""
+class HostileInputTest(_HostileTestCase):
+    """Every case with one set of services."""
 
-    def test_hostile_images(self):
-        probe = _probe_file()
+    def test_hostile_input(self):
+        self._api_refusals()
+        cases = self._image_cases()
+        cases.update(self._request_cases())
+        self.run_cases(cases)
+        self.assertEqual([], os.listdir(self.probe_dir))
+        with open(self.probe) as f:
+            self.assertEqual('host-secret', f.read())
+
+    def _image_cases(self):
+        """Image properties and tarballs, through Glance (the tarballs the
+        image store refuses whatever Nova does around it are in
+        tests/integration/test_hostile_images.py).
+        """
+        self.probe = probe = _probe_file()
         self.addCleanup(os.unlink, probe)
-        probe_dir = tempfile.mkdtemp(prefix='nd-probe-dir-')
-        self.addCleanup(os.rmdir, probe_dir)
+        self.probe_dir = tempfile.mkdtemp(prefix='nd-probe-dir-')
+        self.addCleanup(os.rmdir, self.probe_dir)
 
         def no_host_file(test, server):
             code, out = _out(test, server, 'cat', '/escape-abs')
@@ -183,7 +197,7 @@ class ImageInputTest(_HostileTestCase):
             test.assertEqual((0, '%d\n' % (16 << 20)),
                              _out(test, server, 'sh', '-c', 'wc -c </zeros'))
 
-        cases = {
+        return {
             'cmd-nul': case(IMAGE_REFUSED,
                             {'command': 'sh -c "sleep 1\x00; id"'}),
             'cmd-1mib': case(IMAGE_REFUSED,
@@ -206,53 +220,27 @@ class ImageInputTest(_HostileTestCase):
             'prop-cap-bad': case(IMAGE_REFUSED,
                                  {'docker_cap_drop': 'NET_RAW,\x00ALL'}),
             'tar-truncated': case(IMAGE_REFUSED, {'data': ht.truncated()}),
-            'tar-empty': case(IMAGE_REFUSED, {'data': b''}),
-            'tar-not-tar': case(IMAGE_REFUSED, {'data': ht.not_tar()}),
-            'tar-missing-layer': case(
-                IMAGE_REFUSED, {'data': ht.manifest_naming_missing_layer()}),
-            'tar-dotdot': case(IMAGE_REFUSED, {
-                'data': ht.outer_member('../../nd-escape')}),
-            'tar-absolute': case(IMAGE_REFUSED, {
-                'data': ht.outer_member('/tmp/nd-escape')}),
             'layer-dotdot': case(IMAGE_REFUSED, {
                 'data': ht.layer_member('../../../nd-escape')}),
-            'layer-absolute': case(IMAGE_REFUSED, {
-                'data': ht.layer_member('/tmp/nd-escape')}),
             # An absolute symlink resolves inside the container; a relative
             # one climbing out of the layer is refused.
             'layer-symlink-out-abs': case(None, {
                 'data': ht.symlink_out(probe)}, check=no_host_file),
-            'layer-symlink-out-rel': case(IMAGE_REFUSED, {
-                'data': ht.symlink_out(probe, relative=True)}),
-            'layer-write-through-symlink': case(IMAGE_REFUSED, {
-                'data': ht.write_through_symlink(probe_dir)}),
             'layer-device-nodes': case(None, {'data': ht.device_nodes()},
                                        check=nodes_unusable),
             'layer-setuid': case(None, {'data': ht.setuid_file()}),
             'layer-1000x': case(None, {
                 'data': ht.decompression_bomb(16 << 20)},
                 check=bomb_unpacked),
-            # Docker refuses them half way through its unpacking.
-            'layer-duplicates': case(IMAGE_REFUSED, {
-                'data': ht.duplicate_entries()}),
             # The driver writes the manifest it loads itself.
             'tar-duplicate-manifest': case(None, {
                 'data': ht.duplicate_manifest()}),
-            'oci-foreign-only': case(IMAGE_REFUSED, {
-                'data': ht.foreign_platforms_only()}),
         }
-        self.run_cases(cases)
-        self.assertEqual([], os.listdir(probe_dir))
-        with open(probe) as f:
-            self.assertEqual('host-secret', f.read())
 
-
-class InstanceInputTest(_HostileTestCase):
-    """Metadata, names, user data, key pairs and flavors, through the
-    REST API.
-    """
-
-    def test_hostile_requests(self):
+    def _request_cases(self):
+        """Metadata, names, user data, key pairs and flavors, through the
+        REST API.
+        """
         colliding = {'app.mode': 'dot', 'app-mode': 'dash',
                      'app mode': 'space', 'app:mode': 'colon',
                      'app_mode': 'underscore'}
@@ -285,7 +273,7 @@ class InstanceInputTest(_HostileTestCase):
             'name': 'ctl', 'public_key': KEY + ' me\x1b[2J\x0cssh-rsa AAAA'}})
         self.api.post_keypair({'keypair': {'name': 'plain',
                                            'public_key': KEY + ' me'}})
-        cases = {
+        return {
             'meta-nul-value': case(INVALID,
                                    body={'metadata': {'k': 'a\x00b'}}),
             'meta-colliding': case(None, body={'metadata': colliding},
@@ -323,10 +311,9 @@ class InstanceInputTest(_HostileTestCase):
             'spec-quota-without-period-ok': case(None, specs={
                 'quota:cpu_quota': '50000'}),
         }
-        self.run_cases(cases)
 
-    def test_api_refuses_what_nova_bounds(self):
-        # Beyond Nova's own bounds the API answers 400, before any host.
+    def _api_refusals(self):
+        """Beyond Nova's own bounds the API answers 400, before any host."""
         flavor = self.create_flavor()
         image = self.create_docker_image()['id']
         for extra in ({'metadata': {'k': 'v' * 256}},
@@ -348,5 +335,6 @@ class InstanceInputTest(_HostileTestCase):
                 client.OpenStackApiException, self.api.post_extra_spec,
                 flavor, {'extra_specs': {key: value}})
             self.assertEqual(400, e.response.status_code, key)
+        self.api.microversion = self.microversion
         self.assertEqual([], leftovers.of_host(
             self.docker, self.host, self.instances_path))
