@@ -164,7 +164,10 @@ class OperationFaultsTest(faults.FaultsTestCase):
         for kind, name, fault, status in steps:
             server = self._act(server, fault, {'reboot': {'type': kind}},
                                status)
-            server = self._hard_reboot(server)
+            if status == 'ERROR':
+                server = self._hard_reboot(server)
+            else:
+                self._assert_serving(server)
         self._deleted(server)
 
     def test_resize(self):

@@ -13,14 +13,16 @@
 """A fault at each step of spawn, through Nova's REST API, with a port on
 real Open vSwitch (doc/reliability.rst has the table).
 
-Two computes share the engine. Each step's fault fires once, on the host
-that builds first; then either Nova reschedules (the server goes ACTIVE
-on the other host) or the build is aborted (ERROR, no second attempt).
-The test checks the class of the driver's exception, which decides that
-outcome, that nothing of the failed build was left when the other host
-started (containers, sandbox, netns link, veth, OVS interface, image
-tag, files, mounts), and that nothing is left once the server is deleted.
-All steps share one set of services.
+Each step's fault fires once. :class:`SpawnFaultsTest` runs one compute:
+the build either is rescheduled (with no other host, Nova ends it with
+"Exceeded maximum number of retries") or aborted (ERROR with the
+driver's reason). The test checks the class of the driver's exception,
+which decides that outcome, and that nothing is left on the host once
+the server shows ERROR (containers, sandbox, netns link, veth, OVS
+interface, image tag, files, mounts). All steps share one set of
+services. :class:`RescheduleTest` runs two computes and shows one
+reschedule through: the other host builds the server, and nothing of the
+failed build was there when it started.
 """
 
 import base64
@@ -104,9 +106,8 @@ STEPS = {
 }
 
 
-class SpawnFaultsTest(faults.FaultsTestCase):
-    # Builds, reschedules and deletes run as with a real message bus: the
-    # servers of all steps are deleted at once at the end.
+class _SpawnFaultsTestCase(faults.FaultsTestCase):
+    # Builds, reschedules and deletes run as with a real message bus.
     CAST_AS_CALL = False
 
     def setUp(self):
@@ -118,12 +119,15 @@ class SpawnFaultsTest(faults.FaultsTestCase):
         if kind == 'local':
             return self.create_docker_image()['id']
         image = self.create_docker_image(name='faults', data=ht.good())['id']
-        # Loaded at the retry, it stays cached (the image cache's to
-        # prune); a failed load leaves no tag (checked at the retry).
+        # A failed load leaves no tag; one that works stays cached (the
+        # image cache's to prune).
         self.addCleanup(faults.forget_image, self.docker, image)
         return image
 
-    def _boot(self, name, s):
+    def boot(self, name, s, wanted):
+        """Boot with ``s``'s fault armed until the server shows
+        ``wanted``; returns it and the driver's first spawn attempt.
+        """
         image = self._image(s.image)
         networks = 'none'
         if s.port is not None:
@@ -131,52 +135,60 @@ class SpawnFaultsTest(faults.FaultsTestCase):
         body = self._build_server(name=name, image_uuid=image,
                                   flavor_id=self.flavor, networks=networks)
         body.update(s.body)
-        server = self.api.post_server({'server': body})
-        wanted = 'ACTIVE' if s.outcome == RESCHEDULE else 'ERROR'
-        server = self._wait_for_state_change(server, wanted, max_retries=240)
-        # What a build of this server can leave: its names, its port's,
-        # its image's.
-        terms = [server['id'], image] + (
-            [self.ports[-1][:11]] if s.port is not None else [])
-        return server, terms
-
-    def _check(self, name, s, server, terms):
+        if s.fault is None:
+            server = self._posted(body, wanted)
+        else:
+            with s.fault() as fault:
+                server = self._posted(body, wanted)
+            self.assertTrue(fault.fired, name)
         attempts = [a for a in self.attempts if a[1] == server['id']]
         self.assertTrue(issubclass(attempts[0][2] or type(None), s.raised),
                         '%s: %s' % (name, attempts[0][2]))
+        return server, attempts
 
-        def of_this_server(found):
-            return [f for f in found if any(t in f for t in terms)]
-        # Nothing was there when this server's first build started.
-        self.assertEqual([], of_this_server(attempts[0][3]), name)
-        if s.outcome == RESCHEDULE:
-            self.assertEqual(2, len(attempts), name)
-            failed_host, retry = attempts[0][0], attempts[1]
-            self.assertIsNone(retry[2], name)
-            self.assertNotEqual(failed_host, retry[0], name)
-            self.assertEqual(retry[0],
-                             server['OS-EXT-SRV-ATTR:host'], name)
-            # What the failed build left when the other host started.
-            self.assertEqual([], of_this_server(retry[3]), name)
-        else:
-            self.assertEqual(1, len(attempts), name)
-            message = server['fault']['message']
-            self.assertFalse(any(r in message for r in faults.RESCHEDULED),
-                             message)
+    def _posted(self, body, wanted):
+        server = self.api.post_server({'server': body})
+        return self._wait_for_state_change(server, wanted, max_retries=240)
 
-    def test_each_step(self):
-        servers = []
-        for name, s in STEPS.items():
-            if s.fault is None:
-                server, terms = self._boot(name, s)
-            else:
-                with s.fault() as fault:
-                    server, terms = self._boot(name, s)
-                self.assertTrue(fault.fired, name)
-            self._check(name, s, server, terms)
-            servers.append(server)
+    def delete_all(self, servers):
         for server in servers:
             self.api.delete_server(server['id'])
         for server in servers:
             self._wait_until_deleted(server)
         self.assertEqual([], self.left_anywhere([s['id'] for s in servers]))
+
+
+class SpawnFaultsTest(_SpawnFaultsTestCase):
+    TWO_HOSTS = False
+
+    def test_each_step(self):
+        servers = []
+        for name, s in STEPS.items():
+            server, attempts = self.boot(name, s, 'ERROR')
+            servers.append(server)
+            self.assertEqual(1, len(attempts), name)
+            message = server['fault']['message']
+            rescheduled = any(r in message for r in faults.RESCHEDULED)
+            self.assertEqual(s.outcome == RESCHEDULE, rescheduled,
+                             '%s: %s' % (name, message))
+            # Nothing is left on the host once Nova shows the failure.
+            self.assertEqual([], self.left_anywhere(
+                [server['id']], [server['image']['id']]), name)
+        self.delete_all(servers)
+
+
+class RescheduleTest(_SpawnFaultsTestCase):
+
+    def test_container_start_fault_rescheduled_elsewhere(self):
+        name = 'container start'
+        server, attempts = self.boot(name, STEPS[name], 'ACTIVE')
+        self.assertEqual(2, len(attempts))
+        (failed, uuid, _error, before), retry = attempts
+        self.assertNotEqual(failed, retry[0])
+        self.assertIsNone(retry[2])
+        self.assertEqual(retry[0], server['OS-EXT-SRV-ATTR:host'])
+        # Nothing was there when the first build started, nor (of the
+        # failed build) when the other host started.
+        self.assertEqual([], before)
+        self.assertEqual([], retry[3])
+        self.delete_all([server])
