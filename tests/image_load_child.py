@@ -25,7 +25,8 @@ With ``--glance-url`` the image (``<glance id>`` there) comes through the
 driver's real Glance path instead: nova's glance.API and glanceclient over
 HTTP from that URL (``tests.glance_http``).
 
-It prints one JSON line: bytes streamed, seconds, the Docker image ID, the
+It prints one JSON line: bytes streamed, seconds, CPU seconds of this
+process (all its threads), the Docker image ID, the
 process's peak RSS (``VmHWM``) before and after the load and its RSS just
 before it, in KiB; the load's memory growth is ``hwm_after - rss_before``.
 """
@@ -163,10 +164,13 @@ def main(url, glance_id, source, checksums=None, glance_url=None):
                                    image_glance.GlanceImages(glance))
     before = vm_hwm_kib()
     rss_before = vm_rss_kib()
+    cpu = time.process_time()
     start = time.monotonic()
     ref = store.load(context, glance_id)
     seconds = time.monotonic() - start
+    cpu = time.process_time() - cpu
     print(json.dumps({'bytes': total, 'seconds': seconds, 'ref': ref,
+                      'cpu_s': cpu,
                       'image_id': store._client.inspect_image(ref)['Id'],
                       'expected_id': expected,
                       'hwm_before_kib': before,
