@@ -42,9 +42,11 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURE = re.compile(r'^(time to serviceable|engine stop\+start), .*$', re.M)
+FAILURE = re.compile(r'^(FAILED|ERROR) |^\w*(Error|Exception): ')
 
 
 def main():
@@ -65,9 +67,14 @@ def main():
     for line in FIGURE.finditer(run.stdout):
         print(line.group(0))
     if run.returncode or not figures:
-        print(run.stdout[-5000:], run.stderr[-5000:], sep='\n')
-        print('FAILED: a check did not hold with %d servers'
-              % args.servers)
+        with tempfile.NamedTemporaryFile('w', prefix='bench_restarts-',
+                                         suffix='.log', delete=False) as f:
+            f.write(run.stdout + run.stderr)
+        for line in run.stdout.splitlines():
+            if FAILURE.match(line):
+                print(line)
+        print('FAILED: a check did not hold with %d servers; the whole '
+              'output is in %s' % (args.servers, f.name))
     return run.returncode or (0 if figures else 1)
 
 

@@ -55,7 +55,10 @@ class _RestartsTestCase(restart_support.PrivateEngineMixin,
 
     def configure(self, docker_url):
         super().configure(docker_url)
-        self.flags(cpu_allocation_ratio=64.0, ram_allocation_ratio=64.0)
+        # Room for the full size (benchmarks/bench_restarts.py).
+        self.flags(cpu_allocation_ratio=64.0, ram_allocation_ratio=64.0,
+                   disk_allocation_ratio=64.0)
+        self.flags(instances=-1, cores=-1, ram=-1, group='quota')
 
     def setUp(self):
         super().setUp()
