@@ -37,6 +37,7 @@ The tests run as root: the driver's privileged steps run in-process.
 
 import io
 import os
+import subprocess
 import sys
 import time
 from unittest import mock
@@ -97,6 +98,33 @@ def remove_containers(api, host):
             api.remove_container(c['Id'], force=True, v=True)
         except docker.errors.NotFound:
             pass
+
+
+def release_host_state(path):
+    """Unmount whatever is still mounted beneath ``path`` (deepest first)
+    and detach the loop devices whose backing files lie there.
+
+    A test that ends with a server still on the host leaves the driver's
+    per-instance mounts (the shared volumes directory, ephemeral disks);
+    the containers go with ``remove_containers``, these go here, so that
+    one test's servers do not pile up in the host's mount table.
+    """
+    prefix = os.path.realpath(path).rstrip('/') + '/'
+    with open('/proc/self/mountinfo') as f:
+        points = [line.split()[4] for line in f]
+    for point in sorted({p for p in points if p.startswith(prefix)},
+                        key=len, reverse=True):
+        subprocess.run(['umount', '-l', point], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    listing = subprocess.run(['losetup', '--list', '--noheadings',
+                              '--output', 'NAME,BACK-FILE'],
+                             capture_output=True, text=True, check=False)
+    for line in listing.stdout.splitlines():
+        name, _, backing = line.strip().partition(' ')
+        if backing.strip().startswith(prefix):
+            subprocess.run(['losetup', '-d', name], check=False,
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
 
 
 #: The bound of the waits for a server's state (nova's wait helpers and
@@ -191,7 +219,9 @@ class DockerFunctionalTestCase(
         self.flags(manager_shutdown_timeout=10)
         # Config drives, keys and network files live per test, and go with
         # it even when a test leaves a server behind.
-        self.flags(instances_path=self.useFixture(fixtures.TempDir()).path)
+        instances_path = self.useFixture(fixtures.TempDir()).path
+        self.addCleanup(release_host_state, instances_path)
+        self.flags(instances_path=instances_path)
 
     def _connect(self, url):
         try:

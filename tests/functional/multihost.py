@@ -111,6 +111,7 @@ class TwoHostTestCase(base.DockerFunctionalTestCase):
             base.ensure_busybox(self.apis[host])
             self.addCleanup(self._remove_containers, host)
             self.paths[host] = self.useFixture(fixtures.TempDir()).path
+            self.addCleanup(base.release_host_state, self.paths[host])
             self.flags(host_url=engine.url, group='docker')
             self.flags(instances_path=self.paths[host])
             self._start_compute(host)
