@@ -205,20 +205,13 @@ class FaultsTestCase(test_networking.OvsPortsMixin,
         self.flags(allow_resize_to_same_host=True)
         self.flags(instances=-1, cores=-1, ram=-1, group='quota')
         self.flags(cpu_allocation_ratio=64.0)
-        self.bridge = 'ndf%s' % uuidutils.generate_uuid()[:8]
 
     def setUp(self):
         super().setUp()
+        # Ports on a bridge of the test's own (``self.bridge``).
         self.setup_ovs_ports()
-        test_networking._ovs('add-br', self.bridge, '--', 'set', 'bridge',
-                             self.bridge, 'datapath_type=netdev')
-        self.addCleanup(test_networking._ovs, '--if-exists', 'del-br',
-                        self.bridge)
         self.flavor = self._create_flavor(memory_mb=64, vcpu=1, disk=1,
                                           ephemeral=0)
-        # The fixture's first port has the same ID in every test (and
-        # other tests running at the same time): take it out of the way.
-        self.neutron.create_port()
         self.ports = []
         self.attempts = self._watch_spawns()
 
@@ -257,9 +250,7 @@ class FaultsTestCase(test_networking.OvsPortsMixin,
     def port(self, vif_type=network_model.VIF_TYPE_OVS, status='ACTIVE'):
         """A new port on the test's bridge."""
         port_id = self._port(len(self.ports) + 10, status=status)
-        binding = self.neutron._ports[port_id]
-        binding['binding:vif_details']['bridge_name'] = self.bridge
-        binding['binding:vif_type'] = vif_type
+        self.neutron._ports[port_id]['binding:vif_type'] = vif_type
         self.ports.append(port_id)
         return port_id
 
