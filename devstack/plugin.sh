@@ -28,6 +28,7 @@ case "${1:-}/${2:-}" in
             echo_summary "Installing Docker and novadocker"
             install_novadocker_docker
             install_novadocker
+            build_novadocker_hold
         fi
         ;;
     stack/post-config)

@@ -325,6 +325,29 @@ other compute's name). Neutron then binds the Docker instances' ports to
 that agent, and one Open vSwitch agent serves both computes. See
 ``doc/heterogeneous-cloud.rst``.
 """),
+    cfg.StrOpt('hold_program',
+               default='/usr/local/libexec/novadocker/novadocker-hold',
+               help="""
+The static program that holds the entrypoint of a container with Neutron
+ports until its network is wired.
+
+Such a container starts this program (bind-mounted read-only), the driver
+wires the container's network namespace and then tells the program to
+execute the image's entrypoint and command, unchanged. Build it once per
+host with ``novadocker-build-hold`` (Debian's ``gcc`` and ``libc6-dev``);
+nova-compute refuses to start when it is missing. It must be readable and
+executable by every user (also a remapped root, ``--userns-remap``).
+"""),
+    cfg.IntOpt('hold_timeout',
+               default=60,
+               min=1,
+               help="""
+Seconds the driver waits, after starting a container with ports, for its
+hold program to be ready to be released.
+
+A container whose program did not start within this time (or that exited
+before) fails the operation that started it, with its network removed.
+"""),
 ]
 
 periodic_opts = [

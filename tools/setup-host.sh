@@ -14,8 +14,9 @@ PYTHON=${PYTHON:-python3}
 # xfsprogs: the volume tests grow an XFS volume online.
 # docker-registry, apache2-utils (htpasswd) and openssl: the private
 # registry of the registry tests (tests/registry.py).
-PACKAGES=(docker.io busybox-static openvswitch-switch iproute2 shellcheck
-          rabbitmq-server python3-venv git xfsprogs docker-registry
+# gcc and libc6-dev: novadocker-build-hold compiles a static program.
+PACKAGES=(docker.io busybox-static gcc libc6-dev openvswitch-switch iproute2
+          shellcheck rabbitmq-server python3-venv git xfsprogs docker-registry
           apache2-utils openssl)
 
 log() {
@@ -73,5 +74,12 @@ if [ "$(id -u)" -ne 0 ]; then
     log "must run as root (it installs packages and starts daemons)"
     exit 1
 fi
+# The program that holds a container's entrypoint until its network is
+# wired ([docker] hold_program); rebuilt when its source changed.
+build_hold() {
+    "$VENV/bin/novadocker-build-hold" >/dev/null
+}
+
 install_packages
 install_venv
+build_hold

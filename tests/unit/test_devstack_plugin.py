@@ -178,6 +178,9 @@ class Tree(object):
             NOVADOCKER_IMAGE_NAME=self.image,
             NOVADOCKER_FILTERS=self.filters_src,
             CALLS=self.calls, GLANCE_STORE=self.store,
+            # devstack's Python (stackrc), with novadocker installed.
+            PYTHON=sys.executable,
+            NOVADOCKER_HOLD_PROGRAM=os.path.join(self.base, 'hold'),
             STUB_PYTHON=sys.executable,
             STUB_INI=os.path.join(self.base, 'stub_ini.py'))
 
@@ -240,6 +243,10 @@ def check_configured(tree):
     assert 'start_service docker' in calls
     assert 'add_user_to_group stack docker' in calls
     assert 'setup_develop %s' % ROOT in calls
+    assert 'install_package gcc libc6-dev' in calls
+    hold = tree.env['NOVADOCKER_HOLD_PROGRAM']
+    assert os.access(hold, os.X_OK)
+    assert ini.get(nova, 'docker', 'hold_program') == hold
     # Socket access is group membership, never an open socket.
     for call in calls:
         assert not (call.startswith('chmod') and (
