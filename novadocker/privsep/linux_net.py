@@ -34,8 +34,11 @@ IFA_F_NODAD = 0x02
 
 
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$')
+# A named netns, a process's, or one an engine keeps for a container
+# (Docker's ``NetworkSettings.SandboxKey``: ``<exec-root>/netns/<id>``).
 _NETNS_PATH = re.compile(r'^(/var/run/netns/[A-Za-z0-9][A-Za-z0-9_.-]*|'
-                         r'/proc/[0-9]+/ns/net)$')
+                         r'/proc/[0-9]+/ns/net|'
+                         r'(/[A-Za-z0-9_.-]+)+/netns/[0-9a-f]{12,64})$')
 
 
 def _checked_name(name):
@@ -46,7 +49,8 @@ def _checked_name(name):
 
 
 def _checked_netns_path(path):
-    if not _NETNS_PATH.fullmatch(path or ''):
+    if (not isinstance(path, str) or not _NETNS_PATH.fullmatch(path) or
+            {'.', '..'} & set(path.split('/'))):
         raise ValueError('invalid network namespace path %r' % path)
     return path
 
@@ -103,14 +107,15 @@ def _here():
 
 
 @novadocker.privsep.sys_admin_pctxt.entrypoint
-def set_netns_link(name, pid):
-    """Point ``/var/run/netns/<name>`` at ``/proc/<pid>/ns/net``."""
-    os.makedirs(NETNS_DIR, mode=0o755, exist_ok=True)
+def set_netns_link(name, netns_path):
+    """Point ``/var/run/netns/<name>`` at ``netns_path``."""
     link = os.path.join(NETNS_DIR, _checked_name(name))
+    target = _checked_netns_path(netns_path)
+    os.makedirs(NETNS_DIR, mode=0o755, exist_ok=True)
     tmp = link + '.new'
     if os.path.lexists(tmp):
         os.unlink(tmp)
-    os.symlink('/proc/%d/ns/net' % int(pid), tmp)
+    os.symlink(target, tmp)
     os.replace(tmp, link)
 
 

@@ -291,9 +291,9 @@ class MigrationFaultTest(_MovesBase):
         server = self.boot_with_marker(56)
         server = self.resize_away(server)
         with mock.patch.object(
-                self._driver(self.src)._network, 'ensure', autospec=True,
+                self._driver(self.src)._network, 'wire', autospec=True,
                 side_effect=exception.DockerServerError(
-                    what='sandbox start', reason='injected')):
+                    what='network wiring', reason='injected')):
             self.api.post_server_action(server['id'],
                                         {'revertResize': None})
             server = self._wait_for_state_change(server, 'ERROR')

@@ -159,7 +159,6 @@ class NetworkingTest(OvsPortsMixin, base.DockerFunctionalTestCase):
         self.assertIn('mtu 1400', out)
         code, out = self._exec(a, 'cat', '/etc/resolv.conf')
         self.assertIn('nameserver 192.0.2.53', out)
-        # The sandboxes are not instances.
         self.assertEqual(sorted([a['id'], b['id']]),
                          sorted(self.driver.list_instance_uuids()))
 

@@ -185,7 +185,7 @@ class NovaDriverSuiteTest(test_virt_drivers._VirtDriverTestCase,
 
     def _destroy_spawned(self):
         # Everything the driver made for the suite's instances: container,
-        # sandbox, veth, OVS port, namespace link.
+        # veth, OVS port, namespace link.
         for instance, network_info in self.spawned:
             self.connection.destroy(self.ctxt, instance, network_info)
 

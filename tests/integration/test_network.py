@@ -107,7 +107,7 @@ def test_destroy_leaves_nothing(booted, bridge, docker_api):
     assert support.leftovers(docker_api, inst, vifs, bridge) == []
 
 
-def test_list_instances_ignores_sandboxes(booted, bridge):
+def test_list_instances_lists_only_instances(booted, bridge):
     inst = booted.boot('zeta', [support.vif(bridge, 50)])
     assert booted.driver.list_instance_uuids() == [inst.uuid]
     assert booted.driver.list_instances() == [inst.name]

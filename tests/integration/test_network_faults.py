@@ -25,6 +25,7 @@ import pytest
 from novadocker.privsep import linux_net
 from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker import exception as docker_exception
+from novadocker.virt.docker.network import hold
 from tests.integration import network_support as support
 
 
@@ -32,31 +33,23 @@ class Injected(Exception):
     pass
 
 
-def _docker_fault(method, name_suffix):
-    """Make DockerClient.<method> fail only for the container whose name
-    ends with ``name_suffix`` ('-net': the sandbox; '': the workload).
-    """
+def _docker_fault(method):
+    """Make DockerClient.<method> fail for the instance's container."""
     real = getattr(docker_client.DockerClient, method)
 
     def fail_for_one(self, *args, **kwargs):
         ref = kwargs.get('name') or (args[0] if args else '')
-        if ref.startswith('nova-') and (
-                ref.endswith('-net') == (name_suffix == '-net')):
+        if not ref.startswith('nova-'):
+            ref = self.inspect_container(ref)['Name'].lstrip('/')
+        if ref.startswith('nova-'):
             raise docker_exception.DockerServerError(what=method,
                                                      reason='injected')
-        if not ref.startswith('nova-') and method == 'start':
-            info = self.inspect_container(ref)
-            if info['Name'].endswith('-net') == (name_suffix == '-net'):
-                raise docker_exception.DockerServerError(what=method,
-                                                         reason='injected')
         return real(self, *args, **kwargs)
     return mock.patch.object(docker_client.DockerClient, method,
                              fail_for_one)
 
 
 STEPS = {
-    'sandbox create': lambda: _docker_fault('create_container', '-net'),
-    'sandbox start': lambda: _docker_fault('start', '-net'),
     'netns link': lambda: mock.patch.object(
         linux_net, 'set_netns_link', side_effect=Injected, autospec=True),
     'veth': lambda: mock.patch.object(
@@ -69,8 +62,11 @@ STEPS = {
         linux_net, 'set_routes', side_effect=Injected, autospec=True),
     'loopback': lambda: mock.patch.object(
         linux_net, 'set_loopback_up', side_effect=Injected, autospec=True),
-    'workload create': lambda: _docker_fault('create_container', ''),
-    'workload start': lambda: _docker_fault('start', ''),
+    'workload create': lambda: _docker_fault('create_container'),
+    'workload start': lambda: _docker_fault('start'),
+    # The container's holder never opened its FIFO.
+    'release': lambda: mock.patch.object(
+        hold, 'release', return_value=False, autospec=True),
 }
 
 

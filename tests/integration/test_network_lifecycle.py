@@ -15,6 +15,7 @@ and takes ports added and removed while the instance runs.
 """
 
 import threading
+import time
 from unittest import mock
 
 import nova.conf
@@ -44,18 +45,57 @@ def pair(booted, bridge):
     return a, b, vifs_a, vifs_b
 
 
-def _sandbox_pid(api, inst):
-    return api.inspect_container('nova-%s-net' % inst.uuid)['State']['Pid']
+def _pid(api, inst):
+    return api.inspect_container('nova-%s' % inst.uuid)['State']['Pid']
+
+
+# The entrypoint writes down the network it found, then waits.
+AT_START = ('sh -c "ip -o addr > /tmp/at-start; ip route >> /tmp/at-start;'
+            ' cat /etc/resolv.conf >> /tmp/at-start; exec sleep 3600"')
+
+
+def _pid1(booted, inst):
+    return booted.ok(inst, 'cat', '/proc/1/cmdline').split('\0')[0]
+
+
+def _seen_at_start(booted, inst):
+    """What the entrypoint of the container's last start found, once it
+    has executed its final command.
+    """
+    deadline = time.monotonic() + 30
+    while _pid1(booted, inst) != 'sleep':
+        assert time.monotonic() < deadline, _pid1(booted, inst)
+        time.sleep(0.1)
+    return booted.ok(inst, 'cat', '/tmp/at-start')
 
 
 @pytest.mark.parametrize('reboot_type', ['SOFT', 'HARD'])
 def test_reboot_keeps_connectivity(reboot_type, booted, pair, docker_api):
     a, b, vifs_a, _vifs_b = pair
-    pid = _sandbox_pid(docker_api, a)
+    pid = _pid(docker_api, a)
     booted.driver.reboot(None, a, vifs_a, reboot_type)
-    assert _sandbox_pid(docker_api, a) == pid
+    assert _pid(docker_api, a) != pid
     assert _ping(booted, a, '192.0.2.71')
     assert _ping(booted, a, '2001:db8::71')
+
+
+def test_entrypoint_runs_with_the_whole_network_on_every_start(
+        booted, bridge):
+    vifs = [support.vif(bridge, 74, 0x74), support.vif(bridge, 75, net=1)]
+    inst = booted.boot('held', vifs, command=AT_START)
+
+    def complete():
+        seen = _seen_at_start(booted, inst)
+        for wanted in ('192.0.2.74/24', '2001:db8::74/64',
+                       '198.51.100.75/24', 'default via 192.0.2.1',
+                       'nameserver 192.0.2.53'):
+            assert wanted in seen
+    complete()
+    booted.driver.reboot(None, inst, vifs, 'HARD')
+    complete()
+    booted.driver.power_off(inst)
+    booted.driver.power_on(None, inst, vifs)
+    complete()
 
 
 def test_power_off_then_on_keeps_connectivity(booted, pair):
@@ -67,12 +107,12 @@ def test_power_off_then_on_keeps_connectivity(booted, pair):
 
 def test_new_driver_keeps_a_working_network(booted, pair, docker_api):
     a, b, vifs_a, vifs_b = pair
-    pid = _sandbox_pid(docker_api, a)
+    pid = _pid(docker_api, a)
     driver = support.new_driver()
     driver.init_host(CONF.host)
     driver.plug_vifs(a, vifs_a)
     driver.plug_vifs(b, vifs_b)
-    assert _sandbox_pid(docker_api, a) == pid
+    assert _pid(docker_api, a) == pid
     assert _ping(booted, a, '192.0.2.71')
     assert _ping(booted, b, '2001:db8::70')
 
@@ -83,8 +123,7 @@ def test_restart_of_docker_restores_network(booted, pair, docker_api):
     """
     a, b, vifs_a, vifs_b = pair
     for inst in (a, b):
-        for name in ('nova-%s', 'nova-%s-net'):
-            docker_api.kill(name % inst.uuid)
+        docker_api.kill('nova-%s' % inst.uuid)
     driver = support.new_driver()
     driver.init_host(CONF.host)
     for inst, vifs in ((a, vifs_a), (b, vifs_b)):
@@ -97,12 +136,19 @@ def test_restart_of_docker_restores_network(booted, pair, docker_api):
     assert '192.0.2.70/24' in out
 
 
-def test_sandbox_restart_is_rewired_on_power_on(booted, pair, docker_api):
-    a, b, vifs_a, _vifs_b = pair
-    booted.driver.power_off(a)
-    docker_api.restart('nova-%s-net' % a.uuid, timeout=0)
-    booted.driver.power_on(None, a, vifs_a)
-    assert _ping(booted, a, '192.0.2.71')
+def test_start_behind_the_drivers_back_holds_until_wired(
+        booted, bridge, docker_api):
+    """Started by someone else (docker start), the entrypoint waits for
+    the driver: nova-compute's start-up (plug_vifs) wires and releases.
+    """
+    vifs = [support.vif(bridge, 76, 0x76)]
+    inst = booted.boot('outside', vifs, command=AT_START)
+    booted.driver.power_off(inst)
+    docker_api.start('nova-%s' % inst.uuid)
+    time.sleep(0.5)
+    assert _pid1(booted, inst) == '/dev/.novadocker/hold'
+    booted.driver.plug_vifs(inst, vifs)
+    assert '192.0.2.76/24' in _seen_at_start(booted, inst)
 
 
 def test_attach_then_detach(booted, pair, bridge, docker_api):

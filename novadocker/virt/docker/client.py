@@ -319,9 +319,9 @@ class DockerClient(object):
         raw.close()
         return sock
 
-    def commit(self, ref, repository, tag):
+    def commit(self, ref, repository, tag, changes=None):
         return self._call('container commit %s' % ref, 'commit', ref,
-                          repository=repository, tag=tag)
+                          repository=repository, tag=tag, changes=changes)
 
     def update_resources(self, ref, resources):
         """``docker update`` with Engine API field names (``Memory``,

@@ -23,6 +23,7 @@ from oslo_log import log as logging
 
 from novadocker.virt.docker import exception
 from novadocker.virt.docker import labels
+from novadocker.virt.docker.network import hold
 from novadocker.virt.docker import translator
 
 LOG = logging.getLogger(__name__)
@@ -135,12 +136,18 @@ class Containers(object):
         return info['Config'].get('Image') or ''
 
     def start(self, instance):
+        """Start (or unpause) the container; True when it was started,
+        so that its entrypoint is held until its network is wired
+        (network/hold.py).
+        """
         info = self.inspect(instance)
         with self._changing(instance.uuid):
             if info['State'].get('Paused'):
                 self._client.unpause(info['Id'])
             elif not info['State'].get('Running'):
                 self._client.start(info['Id'])
+                return True
+        return False
 
     def stop(self, instance, timeout):
         """Stop: SIGTERM, then SIGKILL after ``timeout`` (0: at once)."""
@@ -192,5 +199,9 @@ class Containers(object):
                                       resources)
 
     def commit(self, instance, repository, tag):
-        return self._client.commit(self.inspect(instance)['Id'], repository,
-                                   tag)
+        """``docker commit``: the image keeps the entrypoint and command
+        the container was made with, never the hold program's.
+        """
+        info = self.inspect(instance)
+        return self._client.commit(info['Id'], repository, tag,
+                                   hold.commit_changes(info['Config']))

@@ -17,6 +17,7 @@ beneath it; none of them talks to Docker directly.
 """
 
 import contextlib
+import functools
 
 from nova.compute import power_state
 from nova.compute import task_states
@@ -28,6 +29,7 @@ from nova.image import glance as nova_glance
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
+from oslo_utils import excutils
 
 from novadocker import conf as docker_conf
 from novadocker.virt.docker import client as docker_client
@@ -112,8 +114,9 @@ class DockerDriver(driver.ComputeDriver):
         self._image_cache = cache.ImageCache(
             self._client, CONF.image_cache.remove_unused_base_images,
             CONF.image_cache.remove_unused_original_minimum_age_seconds)
-        self._network = wiring.Network(self._client, CONF.host,
-                                       CONF.instances_path)
+        self._network = wiring.Network(
+            self._client, CONF.host, CONF.instances_path,
+            CONF.docker.hold_program, CONF.docker.hold_timeout)
         self._engine_host = enginehost.EngineHost(
             self._client, self._network.sandboxes, self._host)
         self._events = None
@@ -145,6 +148,8 @@ class DockerDriver(driver.ComputeDriver):
             self._engine_host.check()
         except docker_exception.DockerUnreachable as e:
             raise exception.HypervisorUnavailable(message=str(e)) from e
+        # Without it no container with ports could start.
+        self._network.check()
         # An engine older than docker_client.MIN_API_VERSION was refused
         # above (DockerEngineTooOld), and nova-compute does not start.
         LOG.info('Using Docker %s (API %s, accepts clients from API %s) at '
@@ -302,11 +307,12 @@ class DockerDriver(driver.ComputeDriver):
                 CONF.docker.config_drive_path, CONF.docker.inject_key))
             if network_info:
                 undo.add(self._network.teardown, instance, network_info)
-                args = self._plug_network(instance, network_info, args)
+                args = self._network.prepare(instance, network_info, args)
             undo.add(self._containers.remove, instance)
             self._containers.create(args)
             if power_on:
                 self._containers.start(instance)
+                self._wire_new(instance, network_info)
         LOG.info('Spawned container %s', args['name'], instance=instance)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
@@ -346,8 +352,7 @@ class DockerDriver(driver.ComputeDriver):
         timeout = CONF.docker.stop_timeout if reboot_type == 'SOFT' else 0
         self._containers.stop(instance, timeout)
         self._disks.ensure(context, instance, block_device_info)
-        self._ensure_network(instance, network_info)
-        self._containers.start(instance)
+        self._start(instance, network_info)
 
     def power_off(self, instance, timeout=0, retry_interval=0):
         self._containers.stop(instance, timeout)
@@ -355,8 +360,7 @@ class DockerDriver(driver.ComputeDriver):
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
         self._disks.ensure(context, instance, block_device_info)
-        self._ensure_network(instance, network_info)
-        self._containers.start(instance)
+        self._start(instance, network_info)
 
     def poll_rebooting_instances(self, timeout, instances):
         # A reboot here returns once the container runs again: no instance
@@ -382,13 +386,12 @@ class DockerDriver(driver.ComputeDriver):
         self._containers.stop(instance, CONF.docker.stop_timeout)
 
     def restore(self, instance):
-        self._containers.start(instance)
+        self._start(instance)
 
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   share_info, block_device_info=None):
         self._disks.ensure(context, instance, block_device_info)
-        self._ensure_network(instance, network_info)
-        self._containers.start(instance)
+        self._start(instance, network_info)
 
     def rescue(self, context, instance, network_info, image_meta,
                rescue_password, block_device_info, share_info):
@@ -397,18 +400,29 @@ class DockerDriver(driver.ComputeDriver):
         store.check_format(image_meta)
         image_ref = self._images.ensure(context, instance, image_meta)
         self._containers.stop(instance, 0)
-        sandbox_id = None
-        if network_info:
-            sandbox_id = self._network.ensure(instance, network_info)
         args = translator.container_args(
             instance, image_ref, image_meta, self._host,
             CONF.docker.pids_limit, self._host_info.cpus())
+        # The rescue container gets the server's ports (held and wired as
+        # the server's own container is).
+        network = None
+        if network_info:
+            network = functools.partial(self._network.prepare, instance,
+                                        network_info)
         self._rescues.start(instance, self._containers.inspect(instance),
-                            args, sandbox_id, rescue_password)
+                            args, network, rescue_password)
+        if network_info:
+            try:
+                self._network.wire(
+                    instance, network_info,
+                    functools.partial(self._rescues.inspect, instance))
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._rescues.stop(instance)
 
     def unrescue(self, context, instance):
         self._rescues.stop(instance)
-        self._containers.start(instance)
+        self._start(instance)
 
     def manage_image_cache(self, context, all_instances):
         with _not_ready_when_unreachable():
@@ -449,7 +463,7 @@ class DockerDriver(driver.ComputeDriver):
         info = self._containers.inspect(instance)
         self._containers.stop(instance, timeout)
         try:
-            disk_info = self._migrations.send(instance, info['Id'])
+            disk_info = self._migrations.send(instance, info)
             self._network.park(instance, network_info)
             self._disks.disconnect_volumes(instance, block_device_info)
         except Exception as e:
@@ -500,8 +514,7 @@ class DockerDriver(driver.ComputeDriver):
                             props, CONF.docker.pids_limit,
                             self._host_info.cpus())
         if power_on:
-            self._ensure_network(instance, network_info)
-            self._containers.start(instance)
+            self._start(instance, network_info)
 
     @contextlib.contextmanager
     def _engine_waited(self):
@@ -563,21 +576,28 @@ class DockerDriver(driver.ComputeDriver):
             'The Docker driver cannot swap an attached volume (Cinder '
             'retype or migration with data copy); detach it first'))
 
-    # Networking: each port is a veth into the instance's network sandbox
-    # (network/wiring.py).
+    # Networking: each port is a veth into the network namespace of the
+    # instance's container, wired before its entrypoint runs
+    # (network/wiring.py, network/hold.py).
 
     def plug_vifs(self, instance, network_info):
         # Run for every instance at each nova-compute start: re-wires only
-        # what is missing, and only for containers that exist.
-        if network_info and self._container_exists(instance):
-            self._network.ensure(instance, network_info)
+        # what is missing, and only for containers that run.
+        if not network_info:
+            return
+        try:
+            info = self._containers.inspect(instance)
+        except exception.InstanceNotFound:
+            return
+        self._network.ensure(instance, network_info, lambda: info)
 
     def unplug_vifs(self, instance, network_info):
         self._network.unplug(instance, network_info)
 
     def attach_interface(self, context, instance, image_meta, vif):
         try:
-            self._network.attach(instance, vif)
+            self._network.attach(instance, vif,
+                                 self._containers.inspect(instance))
         except exception.InterfaceAttachFailed:
             raise
         except Exception as e:
@@ -588,23 +608,34 @@ class DockerDriver(driver.ComputeDriver):
     def detach_interface(self, context, instance, vif):
         self._network.detach(instance, vif)
 
-    def _container_exists(self, instance):
-        try:
-            self._containers.inspect(instance)
-        except exception.InstanceNotFound:
-            return False
-        return True
-
     def _ensure_network(self, instance, network_info):
         if network_info:
-            self._network.ensure(instance, network_info)
+            self._network.ensure(
+                instance, network_info,
+                functools.partial(self._containers.inspect, instance))
 
-    def _plug_network(self, instance, network_info, args):
-        """Wire the sandbox; returns ``args`` joined to it."""
-        sandbox_id, files = vifwait.setup(
-            self.virtapi, self._network, instance, network_info,
-            CONF.vif_plugging_timeout, CONF.vif_plugging_is_fatal)
-        return translator.join_network(args, sandbox_id, files)
+    def _start(self, instance, network_info=None):
+        """Start the container; one with ports runs its entrypoint once
+        its network is wired (``network_info``, else the recorded ports).
+        """
+        inspect = functools.partial(self._containers.inspect, instance)
+        if self._containers.start(instance):
+            self._network.wire(instance, network_info, inspect)
+        else:
+            self._network.ensure(instance, network_info, inspect)
+
+    def _wire_new(self, instance, network_info):
+        """Wire a new container's ports while waiting for Neutron to
+        report them plugged.
+        """
+        if network_info:
+            vifwait.setup(
+                self.virtapi, instance, network_info,
+                CONF.vif_plugging_timeout, CONF.vif_plugging_is_fatal,
+                functools.partial(
+                    self._network.wire, instance, network_info,
+                    functools.partial(self._containers.inspect, instance),
+                    new=True))
 
 
 def _suspending(instance):

@@ -32,6 +32,7 @@ from nova import objects
 from oslo_log import log as logging
 
 from novadocker.virt.docker import exception
+from novadocker.virt.docker.network import hold
 from novadocker.virt.docker import transfer
 
 LOG = logging.getLogger(__name__)
@@ -95,11 +96,15 @@ class Migrations(object):
 
     # Source
 
-    def send(self, instance, container_id):
-        """Commit the (stopped) container and serve it; ``disk_info``."""
+    def send(self, instance, info):
+        """Commit the (stopped) container ``info`` (its ``docker
+        inspect``) and serve it; ``disk_info``. The image keeps the
+        container's own entrypoint and command, never the hold program's.
+        """
         ref = send_ref(instance.uuid)
         self.close(instance)
-        self._client.commit(container_id, SEND_REPOSITORY, instance.uuid)
+        self._client.commit(info['Id'], SEND_REPOSITORY, instance.uuid,
+                            hold.commit_changes(info['Config']))
         try:
             endpoint = transfer.Endpoint(
                 lambda: self._client.get_image(ref),

@@ -66,7 +66,7 @@ def layers(instance, info):
     return (data['LowerDir'].split(':'), data['UpperDir'], data['WorkDir'])
 
 
-def container_args(args, instance, host, root, sandbox_id):
+def container_args(args, instance, host, root):
     """Create arguments of the rescue container from those of a server
     container (``translator.container_args``).
     """
@@ -76,9 +76,6 @@ def container_args(args, instance, host, root, sandbox_id):
     host_config = args['host_config'] = dict(args['host_config'])
     host_config['mounts'] = [{'Type': 'bind', 'Source': root,
                               'Target': RESCUE_PATH, 'ReadOnly': False}]
-    if sandbox_id:
-        args.pop('hostname', None)
-        host_config['network_mode'] = 'container:%s' % sandbox_id
     return args
 
 
@@ -94,18 +91,23 @@ class Rescues(object):
     def _root(self, instance):
         return os.path.join(self._dir(instance), 'root')
 
-    def start(self, instance, info, args, sandbox_id, rescue_password=None):
+    def start(self, instance, info, args, network=None,
+              rescue_password=None):
         """Mount the stopped container ``info``'s root file system and run
         the rescue container (``args``) with it at /rescue, root's
         password set to ``rescue_password`` where the image can.
+        ``network(args)``, when given, gives the arguments of a rescue
+        container with the server's ports (``Network.prepare``).
         """
         lower, upper, work = layers(instance, info)
         root = self._root(instance)
         os.makedirs(root, mode=0o700, exist_ok=True)
         try:
             rescue_fs.mount_overlay(lower, upper, work, root)
-            rescue_id = self._client.create_container(**container_args(
-                args, instance, self._host, root, sandbox_id))['Id']
+            args = container_args(args, instance, self._host, root)
+            if network is not None:
+                args = network(args)
+            rescue_id = self._client.create_container(**args)['Id']
             self._client.start(rescue_id)
         except Exception:
             with excutils.save_and_reraise_exception():
@@ -126,6 +128,15 @@ class Rescues(object):
                 nova_exception.InvalidInput) as e:
             LOG.warning('The rescue password is not set: %s', e,
                         instance=instance)
+
+    def inspect(self, instance):
+        """The rescue container's ``docker inspect``; InstanceNotFound
+        when there is none of ours.
+        """
+        info = self._inspect(instance)
+        if info is None:
+            raise nova_exception.InstanceNotFound(instance_id=instance.uuid)
+        return info
 
     def state(self, instance):
         """``(State, Id)`` of the rescue container, or None."""

@@ -183,20 +183,6 @@ def merge(host_config, knobs):
     return merged
 
 
-def join_network(args, sandbox_id, files):
-    """``args`` for a container that joins the network namespace of the
-    sandbox ``sandbox_id``, with ``files`` (``{path in the container:
-    path on the host}``) bind-mounted read-only.
-
-    The container takes its hostname from the sandbox: Docker refuses a
-    hostname together with a ``container:`` network mode.
-    """
-    args = with_mounts(args, files)
-    args.pop('hostname', None)
-    args['host_config']['network_mode'] = 'container:%s' % sandbox_id
-    return args
-
-
 def add_mounts(args, mounts):
     """``args`` with ``mounts`` (Docker ``Mount`` dicts) added."""
     args = dict(args)

@@ -32,12 +32,16 @@ GOOD_NAMES = ['nova-0f1e2d3c', 'ns_1.2', 'a', 'A' * 255]
 BAD_NAMES = ['', None, '.', '..', '../etc', 'a/b', '/abs', '.hidden',
              '-x', 'a' * 256, 'x\n', 'a b', 'ns;rm']
 GOOD_PATHS = ['/var/run/netns/nova-0f1e2d3c', '/proc/1/ns/net',
-              '/proc/4242/ns/net']
+              '/proc/4242/ns/net', '/var/run/docker/netns/2632293a833f',
+              '/tmp/nd.X_1/exec/netns/' + 'ab' * 32]
 BAD_PATHS = ['', None, '/var/run/netns/', '/var/run/netns/../x',
              '/var/run/netns/a/b', '/var/run/netns/.x',
              '/proc/self/ns/net', '/proc/1/ns/mnt', '/proc/1/ns/net/..',
              '/proc/1/ns/net\n', '/tmp/ns', 'var/run/netns/x',
-             '/run/netns/x']
+             '/run/netns/x', '/var/run/docker/netns/2632293A833F',
+             '/var/run/docker/netns/abc', '/x/../netns/2632293a833f',
+             '/x/./netns/2632293a833f', '//netns/2632293a833f',
+             '/x/netns/2632293a833f/', '/x y/netns/2632293a833f']
 
 
 @pytest.fixture(autouse=True)
@@ -77,23 +81,24 @@ def test_bad_netns_paths_are_refused(path):
         linux_net._checked_netns_path(path)
 
 
-def test_netns_link_points_at_the_pid(in_process):
-    linux_net.set_netns_link('nova-1', 4242)
+def test_netns_link_points_at_the_engines_netns(in_process):
+    linux_net.set_netns_link('nova-1', '/var/run/docker/netns/2632293a833f')
     link = in_process / 'nova-1'
-    assert os.readlink(link) == '/proc/4242/ns/net'
+    assert os.readlink(link) == '/var/run/docker/netns/2632293a833f'
     linux_net.remove_netns_link('nova-1')
     assert not os.path.lexists(link)
     # Already gone is fine.
     linux_net.remove_netns_link('nova-1')
 
 
-@pytest.mark.parametrize('name,pid', [('../escape', 1), ('a/b', 1),
-                                      ('nova-1', '1/../../x'),
-                                      ('nova-1', 'self')])
+@pytest.mark.parametrize('name,path', [
+    ('../escape', '/proc/1/ns/net'), ('a/b', '/proc/1/ns/net'),
+    ('nova-1', '/proc/1/../../x'), ('nova-1', '/proc/self/ns/net'),
+    ('nova-1', '/x/../netns/2632293a833f'), ('nova-1', 4242)])
 def test_netns_link_with_bad_arguments_creates_nothing(in_process, name,
-                                                       pid):
+                                                       path):
     with pytest.raises(ValueError):
-        linux_net.set_netns_link(name, pid)
+        linux_net.set_netns_link(name, path)
     assert not in_process.exists() or list(in_process.iterdir()) == []
     assert not os.path.lexists(in_process.parent / 'escape')
 
@@ -116,6 +121,7 @@ NETNS_ENTRYPOINTS = {
     'set_loopback_up': lambda p: linux_net.set_loopback_up(p),
     'delete_link': lambda p: linux_net.delete_link('eth0', netns_path=p),
     'link_stats': lambda p: linux_net.link_stats(p),
+    'set_netns_link': lambda p: linux_net.set_netns_link('nova-1', p),
 }
 
 

@@ -10,18 +10,14 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The network sandbox: a container that only holds a network namespace.
+"""The pause image: a container that only waits.
 
-An instance with VIFs gets a second container, ``nova-<uuid>-net``,
-started first with no network. Its namespace is wired completely and only
-then is the instance's container created inside it (network mode
-``container:<sandbox>``), so the workload never runs without its network,
-and restarting the workload keeps the network.
-
-The sandbox runs a 129-byte static program that waits forever (the
+Its program is 129 bytes of static x86_64 code that waits forever (the
 ``pause`` system call in a loop): it needs no libc, no shell and no
-registry, so any host can build its image. The image is ``docker
-import``-ed on first use from bytes generated here.
+registry, so any host can build its image, which is ``docker import``-ed
+on first use from bytes generated here. The engine locality check
+(enginehost.py) runs it in a throw-away container. (Instances' networks
+need no helper container: see hold.py.)
 """
 
 import io
@@ -29,34 +25,22 @@ import struct
 import tarfile
 import threading
 
-from nova import exception as nova_exception
 from oslo_log import log as logging
 
-from novadocker.virt.docker import containers
 from novadocker.virt.docker import exception
 from novadocker.virt.docker import labels
-from novadocker.virt.docker import translator
 
 LOG = logging.getLogger(__name__)
 
 IMAGE_REPOSITORY = 'novadocker/sandbox'
 IMAGE_TAG = '1'
 IMAGE = '%s:%s' % (IMAGE_REPOSITORY, IMAGE_TAG)
-ROLE = 'network-sandbox'
 PAUSE_PATH = '/pause'
 # Limits that fit the container runtime's own init (runc runs multi-threaded
 # inside the container's cgroups until it executes the program); the
 # program itself is one thread with a few KiB.
 MEMORY = 32 * 1024 * 1024
 PIDS = 32
-# Docker turns IPv6 off in a namespace it does not network itself; the
-# ports bring their own IPv6 addresses, usable at once (Neutron already
-# made them unique, so no duplicate address detection).
-SYSCTLS = {
-    'net.ipv6.conf.all.disable_ipv6': '0',
-    'net.ipv6.conf.default.disable_ipv6': '0',
-    'net.ipv6.conf.default.accept_dad': '0',
-}
 
 _BASE = 0x400000
 _EHDR = 64
@@ -95,46 +79,8 @@ def rootfs():
     return buf.getvalue()
 
 
-def name(instance_uuid):
-    return 'nova-%s-net' % instance_uuid
-
-
-def sandbox_labels(instance, host):
-    found = labels.owner_labels(host)
-    found[labels.LABEL_UUID] = instance.uuid
-    found[labels.LABEL_ROLE] = ROLE
-    return found
-
-
-def container_args(instance, host):
-    """Keyword arguments for ``DockerClient.create_container``."""
-    return {
-        'image': IMAGE,
-        'name': name(instance.uuid),
-        'hostname': translator.hostname(instance),
-        'command': [PAUSE_PATH],
-        # It has nothing to shut down, and as PID 1 without a handler it
-        # ignores SIGTERM: an engine stopping (or docker stop) would wait
-        # its whole stop timeout for it.
-        'stop_signal': 'SIGKILL',
-        'labels': sandbox_labels(instance, host),
-        'host_config': {
-            'network_mode': 'none',
-            'cap_drop': ['ALL'],
-            'security_opt': ['no-new-privileges:true'],
-            'privileged': False,
-            'read_only': True,
-            'pids_limit': PIDS,
-            'mem_limit': MEMORY,
-            'memswap_limit': MEMORY,
-            'sysctls': SYSCTLS,
-        },
-        'detach': True,
-    }
-
-
 class Sandboxes(object):
-    """The sandboxes of this host's instances."""
+    """The pause image on this host's engine."""
 
     def __init__(self, client, host):
         self._client = client
@@ -148,54 +94,9 @@ class Sandboxes(object):
                 return
             except exception.DockerNotFound:
                 pass
-            LOG.info('Importing the network sandbox image %s', IMAGE)
+            LOG.info('Importing the pause image %s', IMAGE)
             label = 'LABEL %s=%s' % (labels.LABEL_MANAGED_BY,
                                      labels.MANAGED_BY)
             self._client.import_image_from_data(
                 rootfs(), IMAGE_REPOSITORY, IMAGE_TAG,
                 changes=['CMD ["%s"]' % PAUSE_PATH, label])
-
-    def inspect(self, instance):
-        """The sandbox's ``docker inspect``, or None when there is none.
-
-        A container with the sandbox's name that is not ours raises
-        VirtualInterfaceCreateException: it is never touched.
-        """
-        try:
-            return containers.inspect_owned(
-                self._client, name(instance.uuid),
-                sandbox_labels(instance, self._host), instance,
-                'our network sandbox')
-        except containers.NotOurs:
-            raise nova_exception.VirtualInterfaceCreateException()
-
-    def ensure_running(self, instance):
-        """Create and start the sandbox as needed: its (id, pid)."""
-        info = self.inspect(instance)
-        if info is None:
-            self.ensure_image()
-            self._client.create_container(
-                **container_args(instance, self._host))
-            info = self.inspect(instance)
-        if not info['State'].get('Running'):
-            self._client.start(info['Id'])
-            info = self.inspect(instance)
-        elif info['State'].get('Paused'):
-            self._client.unpause(info['Id'])
-        return info['Id'], info['State']['Pid']
-
-    def stop(self, instance):
-        """Stop the sandbox (its namespace goes with it); idempotent."""
-        info = self.inspect(instance)
-        if info is not None and info['State'].get('Running'):
-            self._client.kill(info['Id'])
-            self._client.wait(info['Id'], timeout=60)
-
-    def remove(self, instance):
-        try:
-            info = self.inspect(instance)
-        except nova_exception.VirtualInterfaceCreateException:
-            return False
-        if info is None:
-            return False
-        return containers.remove_owned(self._client, info, instance)

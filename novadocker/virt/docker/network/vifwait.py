@@ -27,12 +27,13 @@ def plugged_events(network_info, timeout):
             if vif.get('active', True) is False]
 
 
-def setup(virtapi, network, instance, network_info, timeout, fatal):
-    """``network.setup()`` inside Nova's event wait.
+def setup(virtapi, instance, network_info, timeout, fatal, wire):
+    """``wire()`` (which wires ``network_info``'s ports) inside Nova's
+    event wait.
 
-    Returns what ``network.setup`` returns. A timeout with ``fatal`` set
-    raises VirtualInterfaceCreateException, which aborts the build; the
-    build's rollback then removes what was wired (``network.teardown``).
+    Returns what ``wire`` returns. A timeout with ``fatal`` set raises
+    VirtualInterfaceCreateException, which aborts the build; the build's
+    rollback then removes what was wired (``network.teardown``).
     """
     events = plugged_events(network_info, timeout)
 
@@ -47,7 +48,7 @@ def setup(virtapi, network, instance, network_info, timeout, fatal):
         with virtapi.wait_for_instance_event(instance, events,
                                              timeout=timeout,
                                              error_callback=failed):
-            result = network.setup(instance, network_info)
+            result = wire()
     except exception.InstanceEventTimeout:
         if fatal:
             LOG.error('Timed out waiting for Neutron to plug %s',

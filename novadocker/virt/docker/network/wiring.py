@@ -10,13 +10,17 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""An instance's network: its sandbox, the namespace wiring, the files.
+"""An instance's network: the records, the namespace wiring, the files.
 
-:class:`Network` is what the driver calls. Every privileged step goes
-through ``novadocker.privsep.linux_net``. :meth:`Network.teardown` removes
-whatever exists of an instance's network, however far :meth:`Network.setup`
-got, so a failed build (whose rollback calls it once, see rollback.py)
-leaves no sandbox, veth, OVS port, netns link or file behind.
+:class:`Network` is what the driver calls. A container with ports is
+created held (``hold.py``) in a network namespace of its own; after each
+``docker start`` :meth:`Network.wire` wires that namespace and releases
+the entrypoint. Every privileged step goes through
+``novadocker.privsep.linux_net``. :meth:`Network.teardown` removes whatever
+exists of an instance's network, however far the wiring got, so a failed
+build (whose rollback calls it once, see rollback.py) leaves no veth, OVS
+port, netns link or file behind; the namespace itself goes with the
+container.
 """
 
 from concurrent import futures
@@ -24,12 +28,15 @@ import json
 import os
 
 from nova import exception as nova_exception
+from nova.i18n import _
 from nova.network import model as network_model
 from oslo_log import log as logging
 from oslo_utils import excutils
 
 from novadocker.privsep import linux_net
+from novadocker.virt.docker import exception
 from novadocker.virt.docker import instancefiles
+from novadocker.virt.docker.network import hold
 from novadocker.virt.docker.network import netconf
 from novadocker.virt.docker.network import sandbox
 from novadocker.virt.docker.network import vifs as host_vifs
@@ -44,12 +51,36 @@ STATE_DIR_MODE = 0o755
 # Ports wired at the same time.
 MAX_PARALLEL = 4
 STATE_FILE = 'vifs.json'
+# The FIFO through which the held entrypoint is released (hold.py).
+FIFO = 'ready'
 # Present while the network is parked (the instance moved to another host
 # and may come back): its ports are unplugged here and are not ours.
 PARKED_FILE = 'parked'
 # Paths inside the container -> file names in the state directory.
 FILES = {'/etc/resolv.conf': 'resolv.conf', '/etc/hosts': 'hosts',
          '/etc/hostname': 'hostname'}
+# Docker turns IPv6 off in a namespace it does not network itself; the
+# ports bring their own IPv6 addresses, usable at once (Neutron already
+# made them unique, so no duplicate address detection).
+SYSCTLS = {
+    'net.ipv6.conf.all.disable_ipv6': '0',
+    'net.ipv6.conf.default.disable_ipv6': '0',
+    'net.ipv6.conf.default.accept_dad': '0',
+}
+
+
+class HoldNotReleased(exception.DockerDriverException):
+    msg_fmt = _('The container of instance %(instance)s did not wait for '
+                'its network: its entrypoint holder %(program)s did not '
+                'open %(fifo)s within %(timeout)d s, or the container '
+                'stopped')
+
+
+class HoldProgramMissing(exception.DockerDriverException):
+    msg_fmt = _('The program that holds a container\'s entrypoint until its '
+                'network is wired, %(program)s ([docker] hold_program), '
+                'is missing or not executable: build it with '
+                'novadocker-build-hold')
 
 
 def netns_name(instance_uuid):
@@ -64,15 +95,32 @@ def _host_link_exists(ifname):
     return os.path.exists(os.path.join('/sys/class/net', ifname))
 
 
+def _running(info):
+    return bool(info['State'].get('Running'))
+
+
 class Network(object):
-    def __init__(self, client, host, instances_path):
+    def __init__(self, client, host, instances_path, hold_program,
+                 hold_timeout):
+        self._client = client
+        # The pause image of the engine locality check (enginehost.py).
         self.sandboxes = sandbox.Sandboxes(client, host)
         self._files = instancefiles.InstanceFiles(instances_path)
+        self._hold_program = hold_program
+        self._hold_timeout = hold_timeout
+
+    def check(self):
+        """Raise HoldProgramMissing unless the hold program can run."""
+        if not os.access(self._hold_program, os.X_OK):
+            raise HoldProgramMissing(program=self._hold_program)
 
     # Records kept next to the rendered files
 
     def _dir(self, instance):
         return self._files.path(instance.uuid, STATE_DIR)
+
+    def _fifo(self, instance):
+        return os.path.join(self._dir(instance), FIFO)
 
     def _load(self, instance):
         """``(vifs, {vif id: ifname})`` recorded for the instance."""
@@ -105,10 +153,32 @@ class Network(object):
     def _forget(self, instance):
         self._files.remove(instance.uuid, STATE_DIR)
 
+    # Before the container exists
+
+    def prepare(self, instance, network_info, args):
+        """``args`` (``translator.container_args``) for a container with
+        ``network_info``'s ports: held, with the network files mounted and
+        IPv6 on. Records the ports; on a failure later the caller removes
+        what was made with :meth:`teardown`.
+        """
+        network_info = host_vifs.with_devnames(network_info)
+        for vif in network_info:
+            host_vifs.check_supported(vif, instance)
+        _vifs, known = self._load(instance)
+        files = self._save(instance, network_info,
+                           netconf.ifnames(network_info, known))
+        hold.make_fifo(self._fifo(instance))
+        image = self._client.inspect_image(args['image'])['Config'] or {}
+        args = hold.wrap(args, image, self._hold_program, self._fifo(instance))
+        args = translator.with_mounts(args, files)
+        host_config = args['host_config']
+        host_config['sysctls'] = dict(SYSCTLS,
+                                      **(host_config.get('sysctls') or {}))
+        return args
+
     # Wiring
 
-    def _wire_vif(self, instance, vif, ifname, vifs):
-        path = netns_path(instance.uuid)
+    def _wire_vif(self, instance, vif, ifname, vifs, path):
         linux_net.create_veth(vif['devname'], ifname, path, vif['address'],
                               netconf.mtu(vif))
         host_vifs.plug(instance, vif)
@@ -130,75 +200,105 @@ class Network(object):
             if _host_link_exists(vif['devname']):
                 linux_net.delete_link(vif['devname'])
 
-    def _wired(self, instance, pid):
+    def _wired(self, instance, netns):
+        """Whether our netns link names the namespace ``netns`` (the
+        engine's file of the running container's namespace).
+        """
         try:
-            target = os.readlink(netns_path(instance.uuid))
+            return (os.readlink(netns_path(instance.uuid)) == netns and
+                    os.path.exists(netns))
         except OSError:
             return False
-        return target == '/proc/%d/ns/net' % pid
 
-    def _ensure(self, instance, vifs, known=None, new=False):
-        """Sandbox running and every VIF wired: returns (id, ifnames).
-
-        ``new``: a new instance, so nothing of its network exists yet.
+    def _vifs(self, instance, network_info):
+        """``(vifs, known ifnames)``: ``network_info`` (or the recorded
+        ports when it is None), each with its devname.
         """
+        recorded, known = self._load(instance)
+        if network_info is None:
+            return recorded, known
+        return host_vifs.with_devnames(network_info), known
+
+    def wire(self, instance, network_info, inspect, new=False):
+        """Right after ``docker start`` of the instance's container (or
+        its rescue container): wire its namespace and release its held
+        entrypoint. ``inspect()`` gives the container's ``docker
+        inspect``; ``network_info`` None means the recorded ports; ``new``
+        a container started for the first time, so nothing of its network
+        exists yet.
+
+        Raises HoldNotReleased when the container did not wait for its
+        network (it stopped, or its holder did not start in time).
+        """
+        vifs, known = self._vifs(instance, network_info)
+        if not vifs and not os.path.isdir(self._dir(instance)):
+            return
+        info = inspect()
+        held = hold.is_held(info['Config'])
+        if _running(info):
+            self._ensure(instance, info, vifs, known, new)
+        if held and not (_running(info) and hold.release(
+                self._fifo(instance), self._hold_timeout,
+                lambda: _running(inspect()))):
+            raise HoldNotReleased(instance=instance.uuid,
+                                  program=self._hold_program,
+                                  fifo=self._fifo(instance),
+                                  timeout=self._hold_timeout)
+
+    def ensure(self, instance, network_info, inspect):
+        """Idempotent, for a container that may run already (nova-compute
+        restarts, resume): re-wire what is missing of its namespace, and
+        release an entrypoint still held.
+        """
+        vifs, known = self._vifs(instance, network_info)
+        if not vifs and not os.path.isdir(self._dir(instance)):
+            return
+        info = inspect()
+        if not _running(info):
+            # Wired at its next start.
+            self._save(instance, vifs, netconf.ifnames(vifs, known))
+            return
+        self._ensure(instance, info, vifs, known)
+        if hold.is_held(info['Config']):
+            hold.release(self._fifo(instance), 0, lambda: False)
+
+    def _ensure(self, instance, info, vifs, known, new=False):
         for vif in vifs:
             host_vifs.check_supported(vif, instance)
-        sandbox_id, pid = self.sandboxes.ensure_running(instance)
-        fresh = not self._wired(instance, pid)
+        netns = info['NetworkSettings']['SandboxKey']
+        fresh = not self._wired(instance, netns)
         if fresh:
-            linux_net.set_netns_link(netns_name(instance.uuid), pid)
+            linux_net.set_netns_link(netns_name(instance.uuid), netns)
         names = netconf.ifnames(vifs, known)
         _each(vifs, lambda vif: self._ensure_vif(instance, vif, vifs,
-                                                 names[vif['id']], fresh,
-                                                 new))
+                                                 names[vif['id']], netns,
+                                                 fresh, new))
         if fresh:
-            linux_net.set_loopback_up(netns_path(instance.uuid))
-        return sandbox_id, names
+            linux_net.set_loopback_up(netns)
+        self._save(instance, vifs, names)
+        self._set_parked(instance, False)
 
-    def _ensure_vif(self, instance, vif, vifs, ifname, fresh, new):
+    def _ensure_vif(self, instance, vif, vifs, ifname, netns, fresh, new):
         if fresh or not _host_link_exists(vif['devname']):
             # Whatever is left from a namespace that is gone (the host
             # end, its switch port) is rebuilt from scratch: a switch
             # keeps no port bound to a link that was re-created.
             if not new or _host_link_exists(vif['devname']):
                 self._unwire_vif(instance, vif)
-            self._wire_vif(instance, vif, ifname, vifs)
+            self._wire_vif(instance, vif, ifname, vifs, netns)
         else:
             host_vifs.plug(instance, vif)
 
-    def setup(self, instance, network_info):
-        """Build the sandbox and wire it: ``(sandbox id, mounts)``.
-
-        On a failure the caller removes what was built with
-        :meth:`teardown`.
-        """
-        network_info = host_vifs.with_devnames(network_info)
-        sandbox_id, names = self._ensure(instance, network_info, new=True)
-        return sandbox_id, self._save(instance, network_info, names)
-
-    def ensure(self, instance, network_info):
-        """Idempotent: start the sandbox and re-wire what is missing (after
-        a restart of the sandbox, of dockerd or of the host).
-        """
-        network_info = host_vifs.with_devnames(network_info)
-        _vifs, known = self._load(instance)
-        sandbox_id, names = self._ensure(instance, network_info, known)
-        self._save(instance, network_info, names)
-        self._set_parked(instance, False)
-        return sandbox_id
-
     def park(self, instance, network_info):
-        """Unplug the ports and stop the sandbox, keeping it and the
-        records, while the instance runs elsewhere: :meth:`ensure` wires
-        it again (revert), :meth:`teardown` removes it (confirm) without
+        """Unplug the ports of the stopped container, keeping the records,
+        while the instance runs elsewhere: :meth:`wire` wires it again
+        (revert), :meth:`teardown` removes the records (confirm) without
         touching the ports, which belong to the other host by then.
         """
         for vif in network_info or []:
             self._unwire_vif(instance, vif)
         if os.path.lexists(netns_path(instance.uuid)):
             linux_net.remove_netns_link(netns_name(instance.uuid))
-        self.sandboxes.stop(instance)
         if os.path.isdir(self._dir(instance)):
             self._set_parked(instance, True)
 
@@ -218,7 +318,9 @@ class Network(object):
             self._unwire_vif(instance, vif)
 
     def teardown(self, instance, network_info):
-        """Remove everything; what is already gone is fine."""
+        """Remove everything; what is already gone is fine. The container
+        is removed first (its namespace and the veths in it go with it).
+        """
         recorded, _names = self._load(instance)
         vifs = list(host_vifs.with_devnames(network_info))
         vifs += [v for v in recorded
@@ -231,19 +333,17 @@ class Network(object):
             return
         for vif in vifs:
             self._unwire_vif(instance, vif)
-        self.sandboxes.remove(instance)
         if os.path.lexists(netns_path(instance.uuid)):
             linux_net.remove_netns_link(netns_name(instance.uuid))
         self._forget(instance)
 
     def release(self, instance, network_info):
         """Remove what is left here of an instance that runs on another
-        host now (confirmed migration, evacuation): the sandbox first,
-        which takes our namespace and its links with it; then the switch
+        host now (confirmed migration, evacuation), once its container is
+        gone (which took our namespace and its links with it): the switch
         ports whose device is gone. A link that still exists, and a
         namespace name in use, belong to someone else and stay.
         """
-        self.sandboxes.remove(instance)
         for vif in network_info or []:
             if vif.get('devname') and not _host_link_exists(vif['devname']):
                 try:
@@ -258,19 +358,23 @@ class Network(object):
 
     # Hot plug
 
-    def attach(self, instance, vif):
+    def attach(self, instance, vif, info):
+        """Wire ``vif`` into the running container ``info`` (its ``docker
+        inspect``).
+        """
         vif = host_vifs.with_devnames([vif])[0]
         vifs, known = self._load(instance)
         vifs = [v for v in vifs if v['id'] != vif['id']] + [vif]
         host_vifs.check_supported(vif, instance)
         names = netconf.ifnames(vifs, known)
-        info = self.sandboxes.inspect(instance)
-        if info is None or not info['State'].get('Running'):
-            # The container was built without a sandbox (no ports at
-            # boot), or is not running: no namespace to add a port to.
-            LOG.error('Cannot attach port %s: the instance has no running '
-                      'network sandbox (boot it with a port to allow hot '
-                      'plugging)', vif['id'], instance=instance)
+        if not _running(info) or not hold.is_held(info['Config']):
+            # The container was built without ports (it has the engine's
+            # empty namespace, never wired before its entrypoint), or is
+            # not running: no namespace of ours to add a port to.
+            LOG.error('Cannot attach port %s: the instance\'s container is '
+                      'not running, or was built without ports (boot it '
+                      'with a port to allow hot plugging)', vif['id'],
+                      instance=instance)
             raise attach_failed(instance)
         if _host_link_exists(vif['devname']):
             LOG.error('Cannot attach port %s: a link named %s already '
@@ -278,7 +382,8 @@ class Network(object):
                       instance=instance)
             raise attach_failed(instance)
         try:
-            self._wire_vif(instance, vif, names[vif['id']], vifs)
+            self._wire_vif(instance, vif, names[vif['id']], vifs,
+                           info['NetworkSettings']['SandboxKey'])
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._unwire_vif(instance, vif)

@@ -127,13 +127,15 @@ class DockerDriverTestCase(test.NoDBTestCase):
                      json={'Id': 'sha256:abc'})
         self.http.on('GET', '/info', json={'NCPU': 2})
         self.driver._files = Recorder('files')
-        self.driver._network = Recorder('network', fail='setup')
+        self.driver._network = Recorder('network', fail='wire')
         self.driver._containers = Recorder('containers')
         vif = {'id': 'p1', 'active': True}
         self.assertRaises(RuntimeError, self.driver.spawn, self.ctx,
                           self.instance, _image(), [], None, {},
                           network_info=[vif])
-        self.assertEqual(['files.create', 'network.setup',
+        self.assertEqual(['files.create', 'network.prepare',
+                          'containers.create', 'containers.start',
+                          'network.wire', 'containers.remove',
                           'network.teardown', 'files.remove'], calls)
 
     def test_destroy_missing_container_is_success(self):

@@ -21,6 +21,7 @@ from nova.tests.unit import fake_instance
 
 from novadocker.virt.docker import client as docker_client
 from novadocker.virt.docker import migration
+from novadocker.virt.docker.network import hold
 from tests.unit.virt.docker import docker_http
 
 
@@ -61,12 +62,18 @@ class MigrationsTestCase(test.NoDBTestCase):
         ref = 'nova-migration:%s' % self.instance.uuid
         self.http.on('POST', '/commit', json={'Id': 'sha256:c0'})
         self.http.on('DELETE', '/images/' + ref, json=[])
-        info = json.loads(self.migrations.send(self.instance, 'cid'))
+        held = {'Id': 'cid', 'Config': {
+            'Entrypoint': [hold.PROGRAM_TARGET, hold.FIFO_TARGET, '/init'],
+            'Cmd': ['serve', 'it']}}
+        info = json.loads(self.migrations.send(self.instance, held))
         address = info[migration.DISK_INFO_KEY]
         self.assertEqual('127.0.0.1', address['host'])
         self.assertEqual(64, len(address['token']))
         commit = self.http.calls('POST', '/commit')[0]
         self.assertEqual(['cid'], commit.qs['container'])
+        # The layer starts as the container was made to, never held.
+        self.assertEqual(['entrypoint ["/init"]', 'cmd ["serve", "it"]'],
+                         commit.qs['changes'])
         self.migrations.close(self.instance)
         # Both the endpoint's end and close() remove it: idempotent.
         self.assertGreaterEqual(len(self.http.calls('DELETE')), 1)

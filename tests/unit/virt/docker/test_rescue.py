@@ -61,13 +61,12 @@ class RescueTestCase(test.NoDBTestCase):
         args = {'name': 'nova-x', 'hostname': 'web', 'image': 'img',
                 'labels': {}, 'host_config': {'network_mode': 'none',
                                               'mounts': [{'x': 1}]}}
-        out = rescue.container_args(args, self.instance, 'cmp1', '/r/root',
-                                    'sandbox-id')
+        out = rescue.container_args(args, self.instance, 'cmp1', '/r/root')
         self.assertEqual('nova-%s-rescue' % self.instance.uuid, out['name'])
         self.assertEqual('rescue', out['labels'][labels_mod.LABEL_ROLE])
-        self.assertEqual('container:sandbox-id',
-                         out['host_config']['network_mode'])
-        self.assertNotIn('hostname', out)
+        # A namespace of its own, wired by the driver once it runs.
+        self.assertEqual('none', out['host_config']['network_mode'])
+        self.assertEqual('web', out['hostname'])
         self.assertEqual([{'Type': 'bind', 'Source': '/r/root',
                            'Target': '/rescue', 'ReadOnly': False}],
                          out['host_config']['mounts'])

@@ -42,10 +42,10 @@ class _Network(object):
         self.fail = fail
         self.torn_down = False
 
-    def setup(self, instance, network_info):
+    def wire(self):
         if self.fail:
             raise RuntimeError('wiring failed')
-        return 'sandbox', {'/etc/hosts': '/x/hosts'}
+        return 'wired'
 
     def teardown(self, instance, network_info):
         self.torn_down = True
@@ -59,8 +59,9 @@ class VifWaitTestCase(test.NoDBTestCase):
 
     def test_plugged(self):
         virtapi, network = _VirtAPI(), _Network()
-        result = vifwait.setup(virtapi, network, 'inst', VIFS, 300, True)
-        self.assertEqual('sandbox', result[0])
+        result = vifwait.setup(virtapi, 'inst', VIFS, 300, True,
+                               network.wire)
+        self.assertEqual('wired', result)
         self.assertEqual(([('network-vif-plugged', 'p1')], 300),
                          virtapi.waited)
         self.assertFalse(network.torn_down)
@@ -71,26 +72,26 @@ class VifWaitTestCase(test.NoDBTestCase):
     def test_fatal_timeout_aborts_the_build(self):
         network = _Network()
         self.assertRaises(exception.VirtualInterfaceCreateException,
-                          vifwait.setup, _VirtAPI('timeout'), network,
-                          'inst', VIFS, 300, True)
+                          vifwait.setup, _VirtAPI('timeout'), 'inst', VIFS,
+                          300, True, network.wire)
         self.assertFalse(network.torn_down)
 
     def test_timeout_not_fatal_goes_on(self):
         network = _Network()
-        result = vifwait.setup(_VirtAPI('timeout'), network, 'inst', VIFS,
-                               300, False)
-        self.assertEqual('sandbox', result[0])
+        result = vifwait.setup(_VirtAPI('timeout'), 'inst', VIFS, 300,
+                               False, network.wire)
+        self.assertEqual('wired', result)
         self.assertFalse(network.torn_down)
 
     def test_neutron_failure_is_fatal(self):
         network = _Network()
         self.assertRaises(exception.VirtualInterfaceCreateException,
-                          vifwait.setup, _VirtAPI('failed'), network,
-                          'inst', VIFS, 300, True)
+                          vifwait.setup, _VirtAPI('failed'), 'inst', VIFS,
+                          300, True, network.wire)
         self.assertFalse(network.torn_down)
 
     def test_wiring_failure_passes_through(self):
         network = _Network(fail=True)
-        self.assertRaises(RuntimeError, vifwait.setup, _VirtAPI(), network,
-                          'inst', VIFS, 300, True)
+        self.assertRaises(RuntimeError, vifwait.setup, _VirtAPI(), 'inst',
+                          VIFS, 300, True, network.wire)
         self.assertFalse(network.torn_down)
