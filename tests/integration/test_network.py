@@ -16,6 +16,7 @@ Runs as root with ``ovs-vswitchd`` up (userspace datapath); see
 ``doc/networking.rst``.
 """
 
+from novadocker.virt.docker.network import hold
 from tests.integration import network_support as support
 
 
@@ -92,7 +93,9 @@ def test_entrypoint_starts_with_its_network(booted, bridge, docker_api):
                                "exec sleep 3600'")
     assert '192.0.2.30/24' in booted.ok(inst, 'cat', '/tmp/first')
     info = docker_api.inspect_container('nova-%s' % inst.uuid)
-    assert info['HostConfig']['NetworkMode'].startswith('container:')
+    # One container: its own namespace, its entrypoint held until wired.
+    assert info['HostConfig']['NetworkMode'] == 'none'
+    assert info['Config']['Entrypoint'][0] == hold.PROGRAM_TARGET
 
 
 def test_destroy_leaves_nothing(booted, bridge, docker_api):
