@@ -97,11 +97,11 @@ class SpawnKillTest(_EngineKillTestCase):
         self.assertEqual([], self.left([server], [image_id], [port]))
 
     def test_engine_dies_at_container_create_and_during_image_load(self):
-        # The sandbox is wired; the engine dies as the server's own
+        # The port's files are ready; the engine dies as the server's
         # container is created.
         with restart_support.KillEngine(
                 self.engine, 'create_container',
-                lambda **args: not args['name'].endswith('-net')) as kill:
+                lambda **args: args['name'].startswith('nova-')) as kill:
             self.boot_fails(self.create_docker_image()['id'], kill, 30)
 
         # The engine dies once it has the first MiB of an image that
