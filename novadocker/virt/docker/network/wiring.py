@@ -26,6 +26,7 @@ container.
 from concurrent import futures
 import json
 import os
+import stat
 
 from nova import exception as nova_exception
 from nova.i18n import _
@@ -79,8 +80,8 @@ class HoldNotReleased(exception.DockerDriverException):
 class HoldProgramMissing(exception.DockerDriverException):
     msg_fmt = _('The program that holds a container\'s entrypoint until its '
                 'network is wired, %(program)s ([docker] hold_program), '
-                'is missing or not executable: build it with '
-                'novadocker-build-hold')
+                'is missing or not readable and executable by every user: '
+                'build it with novadocker-build-hold')
 
 
 def netns_name(instance_uuid):
@@ -110,8 +111,14 @@ class Network(object):
         self._hold_timeout = hold_timeout
 
     def check(self):
-        """Raise HoldProgramMissing unless the hold program can run."""
-        if not os.access(self._hold_program, os.X_OK):
+        """Raise HoldProgramMissing unless every user (a remapped root
+        too) can read and execute the hold program.
+        """
+        try:
+            mode = os.stat(self._hold_program).st_mode
+        except OSError:
+            mode = 0
+        if not stat.S_ISREG(mode) or mode & 0o005 != 0o005:
             raise HoldProgramMissing(program=self._hold_program)
 
     # Records kept next to the rendered files

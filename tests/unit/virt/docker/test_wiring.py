@@ -450,3 +450,16 @@ def test_unplug_takes_the_host_ends_away(host, network, container):
     _spawn(network, container, vifs)
     network.unplug(INSTANCE, vifs)
     assert host.links == set() and host.plugged == set()
+
+
+def test_check_wants_a_program_every_user_may_run(network, tmp_path):
+    program = tmp_path / 'hold'
+    network._hold_program = str(program)
+    with pytest.raises(wiring.HoldProgramMissing):
+        network.check()
+    program.write_bytes(b'\x7fELF')
+    program.chmod(0o750)
+    with pytest.raises(wiring.HoldProgramMissing):
+        network.check()
+    program.chmod(0o755)
+    network.check()
