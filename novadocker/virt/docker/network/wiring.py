@@ -27,6 +27,7 @@ from concurrent import futures
 import json
 import os
 import stat
+import time
 
 from nova import exception as nova_exception
 from nova.i18n import _
@@ -51,6 +52,9 @@ STATE_DIR = 'docker-network'
 STATE_DIR_MODE = 0o755
 # Ports wired at the same time.
 MAX_PARALLEL = 4
+# Seconds the host ends of a removed container's veths may take to go.
+LINK_GONE_WAIT = 10
+LINK_POLL = 0.05
 STATE_FILE = 'vifs.json'
 # The FIFO through which the held entrypoint is released (hold.py).
 FIFO = 'ready'
@@ -94,6 +98,31 @@ def netns_path(instance_uuid):
 
 def _host_link_exists(ifname):
     return os.path.exists(os.path.join('/sys/class/net', ifname))
+
+
+def _links_gone(ifnames, timeout):
+    """Wait up to ``timeout`` seconds until none of the host links
+    ``ifnames`` exists: the host ends of veths whose other end was in a
+    namespace that is gone (the kernel removes them shortly after).
+    """
+    deadline = time.monotonic() + timeout
+    while any(_host_link_exists(name) for name in ifnames):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(LINK_POLL)
+    return True
+
+
+def _is_netns(path):
+    """Whether ``path`` (followed) is a network namespace: the engine
+    unmounts a container's namespace file when the container stops and
+    removes the file only later.
+    """
+    try:
+        return (os.stat(path).st_dev ==
+                os.stat('/proc/self/ns/net').st_dev)
+    except OSError:
+        return False
 
 
 def _running(info):
@@ -213,7 +242,7 @@ class Network(object):
         """
         try:
             return (os.readlink(netns_path(instance.uuid)) == netns and
-                    os.path.exists(netns))
+                    _is_netns(netns))
         except OSError:
             return False
 
@@ -351,15 +380,17 @@ class Network(object):
         ports whose device is gone. A link that still exists, and a
         namespace name in use, belong to someone else and stay.
         """
-        for vif in network_info or []:
-            if vif.get('devname') and not _host_link_exists(vif['devname']):
+        vifs = [vif for vif in network_info or [] if vif.get('devname')]
+        _links_gone([vif['devname'] for vif in vifs], LINK_GONE_WAIT)
+        for vif in vifs:
+            if not _host_link_exists(vif['devname']):
                 try:
                     host_vifs.unplug(instance, vif)
                 except Exception:   # the rest of the clean-up goes on
                     LOG.exception('Could not unplug port %s', vif['id'],
                                   instance=instance)
         path = netns_path(instance.uuid)
-        if os.path.lexists(path) and not os.path.exists(path):
+        if os.path.lexists(path) and not _is_netns(path):
             linux_net.remove_netns_link(netns_name(instance.uuid))
         self._forget(instance)
 

@@ -181,6 +181,9 @@ def host(tmp_path, monkeypatch):
         unplug=fake.unplug))
     monkeypatch.setattr(wiring, '_host_link_exists',
                         lambda ifname: ifname in fake.links)
+    # The engine's namespace files are plain files here.
+    monkeypatch.setattr(wiring, '_is_netns', os.path.exists)
+    monkeypatch.setattr(wiring, 'LINK_GONE_WAIT', 0)
     return fake
 
 
@@ -463,3 +466,11 @@ def test_check_wants_a_program_every_user_may_run(network, tmp_path):
         network.check()
     program.chmod(0o755)
     network.check()
+
+
+def test_a_namespace_file_is_told_from_a_plain_file(tmp_path):
+    plain = tmp_path / 'stale'
+    plain.write_text('')
+    assert not wiring._is_netns(str(plain))
+    assert not wiring._is_netns(str(tmp_path / 'missing'))
+    assert wiring._is_netns('/proc/self/ns/net')
