@@ -14,10 +14,10 @@
 
 ``of_host()`` lists, as readable strings, everything the driver could
 leave behind for one compute host: containers labelled with the host
-(helper containers included), the given images' ``nova-image:`` tags, files under
-``instances_path``, mounts beneath it, netns links and host links of the
-given servers, and OVS ports named after their ports. An empty list means
-nothing is left.
+(helper containers included), the given images' ``nova-image:`` tags,
+files under ``instances_path``, mounts beneath it, netns links and host
+links of the given servers, and OVS ports named after their ports. An
+empty list means nothing is left.
 """
 
 import os
