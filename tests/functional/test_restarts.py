@@ -150,26 +150,18 @@ class _RestartsTestCase(restart_support.PrivateEngineMixin,
         found = self.api.get_server(server['id'])
         return found['status'], found['OS-EXT-STS:power_state']
 
-    def containers(self, sandboxes=False):
-        """{server id: (container id, StartedAt, Running)}; with
-        ``sandboxes``, {name: ...} of the network sandboxes too.
-        """
+    def containers(self):
+        """{server id: (container id, StartedAt, Running)}."""
         found = {}
         for server in self.servers:
             state = self.container(server)
             found[server['id']] = (state['Id'], state['State']['StartedAt'],
                                    state['State']['Running'])
-            if sandboxes:
-                state = self.docker.inspect_container(
-                    'nova-%s-net' % server['id'])
-                found[server['id'] + '-net'] = (
-                    state['Id'], state['State']['StartedAt'],
-                    state['State']['Running'])
         return found
 
     def assert_consistent(self):
         """Every power state in Nova is the driver's; each server has one
-        container and one network sandbox, no more.
+        container, no more (no helper container either).
         """
         for server in self.servers:
             driver = self.driver.get_info(self.instance(server),
@@ -177,8 +169,7 @@ class _RestartsTestCase(restart_support.PrivateEngineMixin,
             self.assertEqual(driver, self.status(server)[1], server['id'])
         names = sorted(n for c in self.docker.containers(all=True)
                        for n in c['Names'])
-        expected = sorted('/nova-%s%s' % (s['id'], suffix)
-                          for s in self.servers for suffix in ('', '-net'))
+        expected = sorted('/nova-%s' % s['id'] for s in self.servers)
         self.assertEqual(expected, names)
 
     def settle(self):
@@ -278,13 +269,13 @@ class LiveRestoreOnTest(_RestartsTestCase):
     LIVE_RESTORE = True
 
     def test_compute_restart_then_engine_restart(self):
-        containers = self.containers(sandboxes=True)
+        containers = self.containers()
         ports = self.ovs_ports()
         statuses = [self.status(s) for s in self.servers]
         start = time.monotonic()
         self.restart_compute()
         # Nothing stopped, restarted or re-plugged.
-        self.assertEqual(containers, self.containers(sandboxes=True))
+        self.assertEqual(containers, self.containers())
         self.assertEqual(ports, self.ovs_ports())
         self.assertEqual(statuses, [self.status(s) for s in self.servers])
         self.serviceable('compute')
@@ -293,7 +284,7 @@ class LiveRestoreOnTest(_RestartsTestCase):
         start = time.monotonic()
         self.restart_engine('live-restore on')
         # Every container kept running, in the same network.
-        self.assertEqual(containers, self.containers(sandboxes=True))
+        self.assertEqual(containers, self.containers())
         self.assertEqual(ports, self.ovs_ports())
         self.assert_consistent()
         self.assertEqual(statuses, [self.status(s) for s in self.servers])
