@@ -45,7 +45,7 @@ from novadocker.virt.docker import driver as docker_driver
 from novadocker.virt.docker import exception
 from novadocker.virt.docker.image import store
 from novadocker.virt.docker import labels
-from novadocker.virt.docker.network import sandbox
+from novadocker.virt.docker.network import hold
 from tests.functional import base
 from tests.functional import leftovers
 from tests.functional import test_networking
@@ -75,10 +75,6 @@ def _role(config_labels):
     return (config_labels or {}).get(labels.LABEL_ROLE)
 
 
-def creates_sandbox(client, *args, **kwargs):
-    return _role(kwargs.get('labels')) == sandbox.ROLE
-
-
 def creates_workload(client, *args, **kwargs):
     return _role(kwargs.get('labels')) is None
 
@@ -87,20 +83,12 @@ def _started_role(client, ref):
     return _role(client.inspect_container(ref)['Config'].get('Labels'))
 
 
-def starts_sandbox(client, ref, *args, **kwargs):
-    return _started_role(client, ref) == sandbox.ROLE
-
-
 def starts_workload(client, ref, *args, **kwargs):
     return _started_role(client, ref) is None
 
 
 def names_glance_image(client, ref, *args, **kwargs):
     return str(ref).startswith('nova-image:')
-
-
-def removes_sandbox(client, ref, *args, **kwargs):
-    return starts_sandbox(client, ref)
 
 
 def removes_workload(client, ref, *args, **kwargs):
@@ -130,6 +118,27 @@ class Fault(fixtures.Fixture):
             return real(*args, **kwargs)
         self.useFixture(fixtures.MockPatchObject(self.owner, self.name,
                                                  faulty))
+
+
+class NotReleased(fixtures.Fixture):
+    """The held entrypoint's program never opens its FIFO, once:
+    ``hold.release`` finds no reader; ``fired`` says whether it did.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.fired = False
+
+    def _setUp(self):
+        real = hold.release
+
+        def unreleased(*args, **kwargs):
+            if not self.fired:
+                self.fired = True
+                return False
+            return real(*args, **kwargs)
+        self.useFixture(fixtures.MockPatchObject(hold, 'release',
+                                                 unreleased))
 
 
 def engine(method, when=None, error=None):

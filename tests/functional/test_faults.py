@@ -106,8 +106,6 @@ class OperationFaultsTest(faults.FaultsTestCase):
             # os-vif removes the host link with the switch port; the
             # driver deletes what is left of it after a failed unplug.
             'ovs unplug': faults.os_vif_fault('unplug'),
-            'sandbox remove': faults.engine('remove_container',
-                                            faults.removes_sandbox),
             'netns link remove': faults.privileged(
                 'remove_netns_link', OSError(errno.EBUSY, 'injected')),
         }

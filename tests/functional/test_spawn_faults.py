@@ -18,7 +18,7 @@ the build either is rescheduled (with no other host, Nova ends it with
 "Exceeded maximum number of retries") or aborted (ERROR with the
 driver's reason). The test checks the class of the driver's exception,
 which decides that outcome, and that nothing is left on the host once
-the server shows ERROR (containers, sandbox, netns link, veth, OVS
+the server shows ERROR (containers, netns link, veth, OVS
 interface, image tag, files, mounts). All steps share one set of
 services. :class:`RescheduleTest` runs two computes and shows one
 reschedule through: the other host builds the server, and nothing of the
@@ -35,6 +35,7 @@ from nova.network import model as network_model
 from novadocker.virt.docker import configdrive
 from novadocker.virt.docker import exception
 from novadocker.virt.docker.image import glance as image_glance
+from novadocker.virt.docker.network import wiring
 from tests.functional import faults
 from tests import hostile_tarballs as ht
 
@@ -71,10 +72,6 @@ STEPS = {
                        image='data', port=None),
     'image tag': step(lambda: faults.engine('tag'), ENGINE, image='data',
                       port=None),
-    'sandbox create': step(lambda: faults.engine(
-        'create_container', faults.creates_sandbox), ENGINE),
-    'sandbox start': step(lambda: faults.engine(
-        'start', faults.starts_sandbox), ENGINE),
     'netns link': step(lambda: faults.privileged(
         'set_netns_link', OSError(errno.EEXIST, 'injected')), OSError),
     'veth': step(lambda: faults.privileged('create_veth'), NETLINK),
@@ -95,6 +92,8 @@ STEPS = {
         exception.DockerUnreachable),
     'container start': step(lambda: faults.engine(
         'start', faults.starts_workload), ENGINE),
+    # The held entrypoint's program did not wait for its network.
+    'entrypoint release': step(faults.NotReleased, wiring.HoldNotReleased),
     # Real faults: Neutron never reports the port plugged; a VIF type the
     # driver cannot plug.
     'vif-plugged wait': step(
