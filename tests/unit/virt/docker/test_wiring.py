@@ -328,8 +328,8 @@ def test_teardown_removes_everything_also_ports_only_on_record(
     _assert_nothing_left(host, network)
 
 
-def test_teardown_fails_while_the_switch_keeps_a_port(host, network,
-                                                     container):
+def test_teardown_fails_while_the_switch_keeps_a_port(
+        host, network, container):
     vifs = network_model.NetworkInfo([_vif(5), _vif(6)])
     _spawn(network, container, vifs)
     container.stop()
