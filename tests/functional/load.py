@@ -39,6 +39,8 @@ import re
 import threading
 import time
 
+from nova.api.openstack import common as api_common
+from nova import objects
 from oslo_utils import uuidutils
 
 from tests.functional import leftovers
@@ -173,20 +175,32 @@ class LoadMixin(test_networking.OvsPortsMixin):
         return at_once(lambda body: self.api.post_server({'server': body}),
                        bodies, workers)
 
-    def statuses(self):
-        """``{server id: (status, fault)}`` of every server, one request."""
-        return {s['id']: (s['status'], s.get('fault'))
-                for s in self.api.get_servers(detail=True)}
+    def statuses(self, ids=None):
+        """``{server id: (status, fault)}`` of every server (or of those in
+        ``ids``), one request. With ``ids``, read from the cell database
+        with the API's own mapping of states to statuses: listing
+        hundreds of servers through the API after each poll would cost
+        more than the builds it waits for.
+        """
+        if ids is None:
+            return {s['id']: (s['status'], s.get('fault'))
+                    for s in self.api.get_servers(detail=True)}
+        found = objects.InstanceList.get_by_filters(
+            self.ctxt, {'uuid': list(ids), 'deleted': False},
+            expected_attrs=['fault'])
+        return {i.uuid: (api_common.status_from_state(
+                    i.vm_state, i.task_state), i.fault and i.fault.message)
+                for i in found}
 
     def wait_all(self, ids, status, timeout, poll=None):
         """Wait until every server in ``ids`` shows ``status`` (None: is
         gone), looking every ``poll`` seconds; fail at once when one goes
-        to ERROR.
+        to ERROR. Then check that the API shows it too.
         """
         ids = set(ids)
         deadline = time.monotonic() + timeout
         while True:
-            seen = self.statuses()
+            seen = self.statuses(ids)
             errors = {i: seen[i] for i in ids & set(seen)
                       if seen[i][0] == 'ERROR' and status != 'ERROR'}
             if errors:
@@ -196,12 +210,18 @@ class LoadMixin(test_networking.OvsPortsMixin):
             else:
                 pending = {i for i in ids if seen.get(i, ('',))[0] != status}
             if not pending:
-                return
+                break
             if time.monotonic() >= deadline:
                 self.fail('%d of %d servers not %s after %ss: %s' % (
                     len(pending), len(ids), status or 'gone', timeout,
                     sorted(pending)[:5]))
             time.sleep(poll or POLL)
+        # What the API shows, once.
+        shown = self.statuses()
+        if status is None:
+            self.assertEqual(set(), ids & set(shown))
+        else:
+            self.assertEqual({status}, {shown[i][0] for i in ids})
 
     def boot_all(self, bodies, timeout, workers=None):
         """Boot every body at once and wait until all are ACTIVE; the
