@@ -27,9 +27,9 @@ Afterwards nothing may be left: no container of the bench's host, no
 file or mount under its instances_path. The exit status is 1 when a
 target is missed or something is left.
 
-This runs below Nova's API (instance objects, no ports): nova's
-in-process services cannot run parallel builds on native threads (their
-cell database fixture deadlocks). Needs ``$DOCKER_HOST`` and root::
+This runs below Nova's API (instance objects, no ports): the driver
+alone; benchmarks/bench_api_load.py does the same through Nova's REST
+API with ports. Needs ``$DOCKER_HOST`` and root::
 
     DOCKER_HOST=unix:///tmp/nd/docker.sock \\
         python benchmarks/bench_parallel.py [-p 50] [-c 500] [-a 20]
