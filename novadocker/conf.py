@@ -373,22 +373,27 @@ migration_opts = [
 Address on which this host serves an instance's writable layer to the
 destination of a cold migration or a resize to another host.
 
-Each migration opens a one-shot TLS endpoint on an ephemeral port of this
-address, with a certificate made for it alone and a random token, both
-handed to the destination over Nova's RPC; it closes after one transfer or
-``migration_timeout``. When unset, ``[DEFAULT] my_ip`` is used. Compute
-hosts must reach each other on this address (any TCP port).
+Each migration opens a TLS endpoint on an ephemeral port of this address,
+with a certificate made for it alone and a random token, both handed to
+the destination over Nova's RPC. It closes when the destination has built
+the server, at confirm, revert or the server's deletion, or after
+``migration_timeout`` when the destination never fetched the layer. When
+unset, ``[DEFAULT] my_ip`` is used. Compute hosts must reach each other on
+this address (any TCP port).
 """),
     cfg.IntOpt('migration_timeout',
                default=600,
                min=1,
                help="""
 Seconds the source of a cold migration waits for the destination to fetch
-the writable layer.
+the writable layer the first time.
 
 After that the endpoint closes and the committed layer is removed; the
 destination's ``finish_migration`` then fails and the source container
-stays, stopped, with its data.
+stays, stopped, with its data. Once fetched, the endpoint stays until the
+destination has built the server (it fetches again when a first attempt
+failed, also from a hard reboot), or until confirm, revert or the
+server's deletion.
 """),
 ]
 

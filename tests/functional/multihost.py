@@ -23,6 +23,7 @@ every test uses new host names, so what one test leaves cannot confuse
 the next.
 """
 
+import os
 import uuid
 
 import docker
@@ -140,6 +141,14 @@ class TwoHostTestCase(base.DockerFunctionalTestCase):
                 if server['id'] in t]
         return names + tags
 
+    def instance_dir(self, host, server):
+        """What the instance's directory on ``host`` holds."""
+        try:
+            return sorted(os.listdir(os.path.join(self.paths[host],
+                                                  server['id'])))
+        except FileNotFoundError:
+            return []
+
     def exec_on(self, host, server, *cmd):
         api = self.apis[host]
         exec_id = api.exec_create('nova-%s' % server['id'], list(cmd))['Id']
@@ -148,9 +157,10 @@ class TwoHostTestCase(base.DockerFunctionalTestCase):
         self.assertEqual(0, code, output)
         return output
 
-    def boot_on(self, host, image_id, flavor_id, networks='none'):
+    def boot_on(self, host, image_id, flavor_id, networks='none', **extra):
         body = self._build_server(image_uuid=image_id, flavor_id=flavor_id,
                                   networks=networks, az='nova:%s' % host)
+        body.update(extra)
         server = self.api.post_server({'server': body})
         server = self._wait_for_state_change(server, 'ACTIVE',
                                              max_retries=60)

@@ -17,10 +17,15 @@ evacuation, shelve-offload and unshelve elsewhere. Each host has its own
 private dockerd; both share the host's Open vSwitch.
 """
 
+import base64
 import errno
+import functools
 import io
+import json
 import tarfile
 from unittest import mock
+
+from nova.compute import power_state
 
 from novadocker.privsep import linux_net
 from novadocker.virt.docker import exception
@@ -28,12 +33,15 @@ from novadocker.virt.docker import migration as docker_migration
 from novadocker.virt.docker import transfer
 from tests.functional import base
 from tests.functional import multihost
+from tests.functional import test_admin_password
 from tests.functional import test_networking
 from tests import image_tarballs as tarballs
 from tests import images as test_images
 
 MIB = 1024 * 1024
 MARKER = '/root/moved'
+INJECTED = b'injected at boot\n'
+ADMIN_PASS = 'given at boot'
 # The two engines serve every test here and stop with the module.
 tearDownModule = multihost.remove_engines
 
@@ -55,10 +63,11 @@ class _MovesBase(test_networking.OvsPortsMixin, multihost.TwoHostTestCase):
         self.big = self._create_flavor(memory_mb=320, vcpu=2, disk=1,
                                        ephemeral=0)
 
-    def boot_with_marker(self, index, host=None):
+    def boot_with_marker(self, index, host=None, **extra):
         """A server on ``host`` (src) with a port and a file written."""
         server = self.boot_on(host or self.src, self.image['id'], self.small,
-                              networks=[{'port': self._port(index)}])
+                              networks=[{'port': self._port(index)}],
+                              **extra)
         self.exec_on(host or self.src, server, 'sh', '-c',
                      'head -c 65536 /dev/urandom > %s; md5sum %s > %s.md5'
                      % (MARKER, MARKER, MARKER))
@@ -88,19 +97,48 @@ class _MovesBase(test_networking.OvsPortsMixin, multihost.TwoHostTestCase):
     def resize_away(self, server):
         self.api.post_server_action(server['id'],
                                     {'resize': {'flavorRef': self.big}})
-        server = self._wait_for_state_change(server, 'VERIFY_RESIZE')
+        server = self._wait_for_state_change(server, 'VERIFY_RESIZE',
+                                             max_retries=60)
         self.assertEqual(self.dst, server['OS-EXT-SRV-ATTR:host'])
         return server
 
     def wait_clean(self, host, server):
-        base.wait_for(lambda: not self.leftovers(host, server), 60,
-                      what='nothing of %s on %s' % (server['id'], host))
+        try:
+            base.wait_for(lambda: not self.leftovers(host, server), 60,
+                          what='nothing of %s on %s' % (server['id'], host))
+        except AssertionError:
+            self.assertEqual([], self.leftovers(host, server), host)
+            raise
 
 
 class MigrationTest(_MovesBase):
 
+    def _boot_with_injected_file(self, index):
+        # Personality files are in the API up to microversion 2.56.
+        self.api.microversion = '2.56'
+        try:
+            server = self.boot_with_marker(
+                index, config_drive=True, adminPass=ADMIN_PASS,
+                personality=[{
+                    'path': '/etc/injected',
+                    'contents': base64.b64encode(INJECTED).decode()}])
+        finally:
+            self.api.microversion = self.microversion
+        return server
+
+    def assert_drive(self, host, server, admin_pass):
+        drive = '/config-drive/openstack/'
+        meta = json.loads(self.exec_on(host, server, 'cat',
+                                       drive + 'latest/meta_data.json'))
+        self.assertEqual(admin_pass, meta['admin_pass'])
+        [entry] = meta['files']
+        self.assertEqual('/etc/injected', entry['path'])
+        self.assertEqual(INJECTED.decode(), self.exec_on(
+            host, server, 'cat', drive + entry['content_path']))
+
     def test_resize_to_other_host_then_confirm(self):
-        server = self.boot_with_marker(40)
+        server = self._boot_with_injected_file(40)
+        self.assert_drive(self.src, server, ADMIN_PASS)
         before = self.addresses(self.src, server)
 
         server = self.resize_away(server)
@@ -113,6 +151,8 @@ class MigrationTest(_MovesBase):
                          info['Config']['Hostname'])
         self.assertEqual(self.dst, info['Config']['Labels'][
             'org.openstack.nova.host'])
+        # The config drive has what only the boot gave.
+        self.assert_drive(self.dst, server, ADMIN_PASS)
         # The source keeps its container, stopped, until confirm.
         self.assertFalse(self.container_on(self.src, server)['State'][
             'Running'])
@@ -220,8 +260,8 @@ def _cut_after_first_chunk(real):
 
 
 class MigrationFaultTest(_MovesBase):
-    """A fault at each step leaves the source container, stopped, with its
-    data, and nothing of the server on the destination.
+    """A fault at each step leaves the server recoverable through Nova's
+    API, with its data, and nothing of it left behind.
     """
 
     # Real casts, as in a cloud: the API returns, the failure comes later.
@@ -236,13 +276,10 @@ class MigrationFaultTest(_MovesBase):
         self._wait_for_migration_status(server, ['error'])
         return self._wait_for_state_change(server, status)
 
-    def _assert_source_intact(self, server):
-        self.assertTrue(self.marker_kept(self.src, server))
-        self.wait_clean(self.dst, server)
-        base.wait_for(lambda: not [
-            t for i in self.apis[self.src].images()
-            for t in i.get('RepoTags') or () if 'nova-migration' in t],
-            60, what='the committed layer to go')
+    def _no_committed_layer(self, host):
+        return not [t for i in self.apis[host].images()
+                    for t in i.get('RepoTags') or ()
+                    if t.startswith('nova-migration:')]
 
     def test_capture_fault_rolls_back_to_the_source(self):
         server = self.boot_with_marker(50)
@@ -253,11 +290,25 @@ class MigrationFaultTest(_MovesBase):
                     what='commit', reason='injected')):
             server = self._migrate_fails(server, 'ACTIVE')
         self.assertEqual(self.src, server['OS-EXT-SRV-ATTR:host'])
-        self._assert_source_intact(server)
+        self.wait_clean(self.dst, server)
+        base.wait_for(lambda: self._no_committed_layer(self.src), 60,
+                      what='the committed layer to go')
         self.assert_marker(self.src, server)
         self.assertEqual(before, self.addresses(self.src, server))
 
-    def test_destination_faults_leave_the_source_intact(self):
+    def test_flavor_with_ephemeral_disk_stays(self):
+        flavor = self._create_flavor(memory_mb=128, vcpu=1, disk=1,
+                                     ephemeral=1)
+        server = self.boot_on(self.src, self.image['id'], flavor)
+        server = self._migrate_fails(server, 'ACTIVE')
+        self.assertEqual(self.src, server['OS-EXT-SRV-ATTR:host'])
+        self.assertIn('ephemeral disk', self.instance(server).fault.message)
+        self.assertTrue(self.container_on(self.src, server)['State'][
+            'Running'])
+        self.wait_clean(self.dst, server)
+        self.assertTrue(self._no_committed_layer(self.src))
+
+    def _faults(self):
         dst = self._driver(self.dst)
         injected = exception.DockerServerError(what='step', reason='injected')
 
@@ -266,7 +317,7 @@ class MigrationFaultTest(_MovesBase):
                 pass
             raise injected
 
-        faults = {
+        return {
             'transfer': mock.patch.object(
                 docker_migration.transfer, 'receive',
                 new=_cut_after_first_chunk(transfer.receive)),
@@ -278,14 +329,51 @@ class MigrationFaultTest(_MovesBase):
                 linux_net, 'create_veth', autospec=True,
                 side_effect=OSError(errno.EIO, 'injected')),
         }
-        for index, (step, fault) in enumerate(sorted(faults.items())):
-            server = self.boot_with_marker(51 + index)
-            with fault:
-                server = self._migrate_fails(server, 'ERROR')
+
+    def _finish_fails(self, index, fault):
+        """A server whose move to dst failed in finish_migration."""
+        server = self.boot_with_marker(index)
+        with fault:
+            server = self._migrate_fails(server, 'ERROR')
+        self.assertEqual(self.dst, server['OS-EXT-SRV-ATTR:host'])
+        # The source keeps its container, stopped, with the data.
+        self.assertTrue(self.marker_kept(self.src, server))
+        self.assertIsNone(self.container_on(self.dst, server))
+        return server
+
+    def test_destination_fault_then_hard_reboot_recovers(self):
+        for index, (step, fault) in enumerate(sorted(self._faults().items())):
+            server = self._finish_fails(51 + index, fault)
             expected = {'transfer': 'injected: link down',
                         'network': 'OSError'}.get(step, 'injected')
             self.assertIn(expected, self.instance(server).fault.message)
-            self._assert_source_intact(server)
+
+            # Nova's advice after a failed finish_resize.
+            self.api.post_server_action(server['id'],
+                                        {'reboot': {'type': 'HARD'}})
+            server = self._wait_for_state_change(server, 'ACTIVE')
+            self.assertEqual(self.dst, server['OS-EXT-SRV-ATTR:host'])
+            self.assert_marker(self.dst, server)
+            self.assertIn('192.0.2.%d/24' % (51 + index),
+                          self.addresses(self.dst, server))
+            # The source heard it: its copy is gone, nothing else is left.
+            self.wait_clean(self.src, server)
+            self.assertTrue(self._no_committed_layer(self.src))
+            self.assertEqual(
+                sorted(['/nova-%s' % server['id'],
+                        '/nova-%s-net' % server['id'],
+                        'nova-instance:%s' % server['id']]),
+                sorted(self.leftovers(self.dst, server)), step)
+            self.assertNotIn('migration', self.instance_dir(self.dst, server))
+
+    def test_destination_fault_then_delete_leaves_nothing(self):
+        server = self._finish_fails(55, self._faults()['create'])
+        self._delete_server(server)
+        self.wait_clean(self.dst, server)
+        self.assertEqual([], self.instance_dir(self.dst, server))
+        # The destination told the source: its copy goes too.
+        self.wait_clean(self.src, server)
+        self.assertTrue(self._no_committed_layer(self.src))
 
     def test_revert_fault_then_hard_reboot_recovers(self):
         server = self.boot_with_marker(56)
@@ -307,6 +395,38 @@ class MigrationFaultTest(_MovesBase):
 
 class RescueTest(_MovesBase):
 
+    def rescue_exec(self, server, *cmd):
+        api = self.apis[self.src]
+        exec_id = api.exec_create('nova-%s-rescue' % server['id'],
+                                  list(cmd))['Id']
+        out = api.exec_start(exec_id).decode()
+        self.assertEqual(0, api.exec_inspect(exec_id)['ExitCode'], out)
+        return out
+
+    def test_rescue_image_and_password(self):
+        layer = test_images.busybox_rootfs(test_admin_password.FILES)
+        rescue_image = self.create_docker_image(
+            name='moves-chpasswd', data=tarballs.docker_archive(
+                [layer], repo_tags=(),
+                config_bytes=tarballs.config([tarballs.sha256(layer)])))
+        server = self.boot_on(self.src, self.image['id'], self.small)
+        answer = self.api.post_server_action(server['id'], {'rescue': {
+            'rescue_image_ref': rescue_image['id'],
+            'adminPass': test_admin_password.PASSWORD}})
+        self.assertEqual(test_admin_password.PASSWORD, answer['adminPass'])
+        server = self._wait_for_state_change(server, 'RESCUE')
+        self.assertEqual(power_state.RUNNING,
+                         server['OS-EXT-STS:power_state'])
+        # Root's password in the rescue container is the rescue password.
+        stored = self.rescue_exec(server, 'cat', '/etc/shadow').split(':')[1]
+        self.assertTrue(stored.startswith('$6$'), stored)
+        self.assertEqual(stored, self.rescue_exec(
+            server, 'busybox', 'mkpasswd', '-m', 'sha512', '-S',
+            stored.split('$')[2], test_admin_password.PASSWORD).strip())
+        server = self._unrescue_server(server)
+        self.assertEqual(power_state.RUNNING,
+                         server['OS-EXT-STS:power_state'])
+
     def test_rescue_edit_unrescue(self):
         server = self.boot_with_marker(44)
         before = self.addresses(self.src, server)
@@ -318,12 +438,10 @@ class RescueTest(_MovesBase):
         api = self.apis[self.src]
         self.assertFalse(self.container_on(self.src, server)['State'][
             'Running'])
-
-        def run(*cmd):
-            exec_id = api.exec_create(rescuer, list(cmd))['Id']
-            out = api.exec_start(exec_id).decode()
-            self.assertEqual(0, api.exec_inspect(exec_id)['ExitCode'], out)
-            return out
+        # The rescue container is the one that runs.
+        self.assertEqual(power_state.RUNNING,
+                         server['OS-EXT-STS:power_state'])
+        run = functools.partial(self.rescue_exec, server)
 
         # The rescue container has the server's ports and its root.
         self.assertEqual(before, sorted(

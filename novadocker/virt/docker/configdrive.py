@@ -21,9 +21,13 @@ produce for a config drive (``nova.api.metadata.base.InstanceMetadata``):
 ``vendor_data.json``, ``vendor_data2.json``, the dated versions, the EC2
 tree and injected files under ``openstack/content/``.
 
-The tree is rendered once, at spawn, and removed on destroy.
+The tree is rendered once, at spawn, and removed on destroy. A move to
+another host renders it again there with what Nova cannot give twice,
+read back from this one (:meth:`ConfigDrives.carried`): the injected
+files and the admin password.
 """
 
+import base64
 import json
 import os
 
@@ -115,6 +119,27 @@ class ConfigDrives(object):
     def remove(self, instance):
         self._files.remove(instance.uuid, DIR_NAME)
 
+    def carried(self, instance):
+        """What of the rendered drive Nova only gives at spawn, for the
+        drive of a move: ``{'files': [[path, base64]], 'admin_pass':
+        str or None}``, or None without a drive.
+        """
+        openstack = os.path.join(self._files.path(instance.uuid, DIR_NAME),
+                                 'openstack')
+        try:
+            with open(os.path.join(openstack, 'latest',
+                                   'meta_data.json')) as f:
+                meta = json.load(f)
+        except FileNotFoundError:
+            return None
+        files = []
+        for entry in meta.get('files') or ():
+            path = _target(openstack, entry['content_path'].lstrip('/'))
+            with open(path, 'rb') as f:
+                files.append([entry['path'],
+                              base64.b64encode(f.read()).decode()])
+        return {'files': files, 'admin_pass': meta.get('admin_pass')}
+
     def refresh_disks(self, instance, disks):
         """Rewrite the ``devices`` disk entries of every ``meta_data.json``
         that lists devices, after a volume came or went; other entries and
@@ -143,3 +168,14 @@ class ConfigDrives(object):
             instancefiles.write_file(tmp, json.dumps(meta).encode('utf-8'),
                                      FILE_MODE)
             os.replace(tmp, path)
+
+
+def from_carried(carried):
+    """``(injected_files, admin_password)`` for :meth:`ConfigDrives.create`
+    from what :meth:`ConfigDrives.carried` returned (or None).
+    """
+    if not carried:
+        return [], None
+    return ([(path, base64.b64decode(data))
+             for path, data in carried.get('files') or ()],
+            carried.get('admin_pass'))

@@ -23,9 +23,11 @@ from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
 import nova.conf
+from nova import context as nova_context
 from nova import exception
 from nova.i18n import _
 from nova.image import glance as nova_glance
+from nova import objects
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
@@ -134,7 +136,8 @@ class DockerDriver(driver.ComputeDriver):
         self._migrations = docker_migration.Migrations(
             self._client, self._images,
             CONF.docker.migration_address or CONF.my_ip,
-            CONF.docker.migration_timeout)
+            CONF.docker.migration_timeout, CONF.instances_path,
+            self._release_moved)
         self._diagnostics = diagnostics.Diagnostics(
             self._client, self._containers, CONF.docker.config_drive_path,
             self._disks.volume_devices)
@@ -335,7 +338,12 @@ class DockerDriver(driver.ComputeDriver):
         self._consoles.release(instance.uuid)
         self._rescues.stop(instance)
         image = self._containers.remove_with_image(instance)
-        if image:
+        pending = self._migrations.pending(instance)
+        if pending:
+            # A migration here that failed: its source removes its copy.
+            self._migrations.release(instance, pending)
+        if image or pending:
+            # What a migration here loaded (even if it built nothing).
             self._migrations.remove_instance_image(instance, image)
         if instance.host and instance.host != self._host:
             # Evacuated, or moved on: the ports are the other host's.
@@ -349,6 +357,12 @@ class DockerDriver(driver.ComputeDriver):
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
+        pending = self._migrations.pending(instance)
+        if pending and not self._container_exists(instance):
+            # Nova's advice after a failed finish_resize: build it here.
+            self._recover_migration(context, instance, pending,
+                                    network_info, block_device_info)
+            return
         timeout = CONF.docker.stop_timeout if reboot_type == 'SOFT' else 0
         self._containers.stop(instance, timeout)
         self._disks.ensure(context, instance, block_device_info)
@@ -463,7 +477,8 @@ class DockerDriver(driver.ComputeDriver):
         info = self._containers.inspect(instance)
         self._containers.stop(instance, timeout)
         try:
-            disk_info = self._migrations.send(instance, info)
+            disk_info = self._migrations.send(instance, info,
+                                              self._files.carried(instance))
             self._network.park(instance, network_info)
             self._disks.disconnect_volumes(instance, block_device_info)
         except Exception as e:
@@ -484,11 +499,41 @@ class DockerDriver(driver.ComputeDriver):
         if docker_migration.same_host(context, instance, migration):
             self._apply_flavor(instance, power_on, network_info)
             return
-        image_ref = self._migrations.receive(instance, disk_info)
-        with rollback.Rollback(instance, self._engine_back) as undo:
-            undo.add(self._migrations.remove_instance_image, instance)
-            self._build(context, instance, image_ref, image_meta,
-                        network_info, block_device_info, power_on)
+        # Until built, a hard reboot here finishes it (reboot).
+        self._migrations.remember(instance, disk_info)
+        self._migrate_in(context, instance, disk_info, image_meta,
+                         network_info, block_device_info, power_on)
+        self._migrations.built(instance, disk_info)
+
+    def _migrate_in(self, context, instance, disk_info, image_meta,
+                    network_info, block_device_info, power_on,
+                    loaded=False):
+        """Build the container from the source's layer (``loaded``: the
+        one a failed build here kept, if any).
+        """
+        if not (loaded and self._migrations.has_layer(instance)):
+            self._migrations.receive(instance, disk_info)
+        injected_files, admin_password = self._files.from_carried(
+            docker_migration.carried_files(disk_info))
+        self._build(context, instance,
+                    docker_migration.instance_ref(instance.uuid), image_meta,
+                    network_info, block_device_info, power_on,
+                    injected_files, admin_password)
+
+    def _recover_migration(self, context, instance, disk_info, network_info,
+                           block_device_info):
+        LOG.info('Building the server that its migration here did not',
+                 instance=instance)
+        self._migrate_in(context, instance, disk_info,
+                         objects.ImageMeta.from_instance(instance),
+                         network_info, block_device_info, True, loaded=True)
+        self._migrations.release(instance, disk_info)
+
+    def _release_moved(self, instance):
+        # The destination built the server after a failed finish, or it
+        # was deleted there: no confirm will come, this copy goes now.
+        self.cleanup(nova_context.get_admin_context(), instance,
+                     instance.get_network_info())
 
     def confirm_migration(self, context, migration, instance, network_info):
         if docker_migration.same_host(context, instance, migration):

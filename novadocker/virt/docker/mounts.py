@@ -46,3 +46,14 @@ class RenderedFiles(object):
     def remove(self, instance):
         self._config_drives.remove(instance)
         self._keys.remove(instance)
+
+    def carried(self, instance):
+        """What a move takes along to render the files again elsewhere
+        (``configdrive.ConfigDrives.carried``); JSON-able.
+        """
+        return self._config_drives.carried(instance)
+
+    @staticmethod
+    def from_carried(carried):
+        """``(injected_files, admin_password)`` for :meth:`create`."""
+        return configdrive.from_carried(carried)

@@ -10,17 +10,26 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A one-shot, pinned-TLS stream of bytes from one compute host to another.
+"""A pinned-TLS stream of bytes from one compute host to another.
 
 The source opens an :class:`Endpoint`: a TCP listener with a certificate
 made for it alone (an ephemeral key that never touches a disk for longer
 than it takes to load it) and a random token. Both travel to the
 destination inside the migration's ``disk_info``, over Nova's RPC. The
-destination (:func:`receive`) connects, checks that the server presents
-exactly that certificate (its SHA-256 fingerprint), sends the token, and
-reads the stream. The source serves the first connection that presents
-the token, once, and then closes: nothing listens for longer than one
-transfer or ``timeout`` seconds, whichever ends first.
+destination connects, checks that the server presents exactly that
+certificate (its SHA-256 fingerprint), sends the token and a request:
+
+* ``GET`` (:func:`receive`): the stream, whole, ended by TLS's close. The
+  endpoint serves it again to a later ``GET`` (the destination retries
+  after a failure).
+* ``BUILT`` or ``RELEASE`` (:func:`notify`): the destination has what
+  it needs (``RELEASE``: and the source's copy may go); the endpoint
+  closes, and tells its owner which it was.
+
+The endpoint closes after ``timeout`` seconds if nobody fetched the
+stream; once fetched it stays until the destination's word or its owner
+closes it. Nobody else gets anything: a wrong token is refused (and
+slowed down).
 
 The bytes pass through in chunks (a socket buffer and one chunk on each
 side), so memory stays flat whatever their size, and no file holds them.
@@ -50,10 +59,21 @@ LOG = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 TOKEN_BYTES = 32
-# Connections without the right token that the endpoint tolerates.
-MAX_BAD_CLIENTS = 8
+# Seconds the endpoint pauses after a connection without the right token.
+BAD_CLIENT_PAUSE = 1
 # Seconds a connected peer may stay silent (handshake, token, reads).
 IO_TIMEOUT = 60
+
+GET = 'GET'
+# The destination built the server from the stream (finish_migration).
+BUILT = 'BUILT'
+# The migration is over without a confirm or a revert: the destination
+# built the server after a failed finish_migration (a hard reboot), or the
+# server was deleted (or rebuilt) there. The source's copy may go.
+RELEASE = 'RELEASE'
+_REQUESTS = (GET, BUILT, RELEASE)
+_MAX_REQUEST = max(len(r) for r in _REQUESTS) + 1
+_OK = b'OK\n'
 
 
 class TransferError(exception.DockerDriverException):
@@ -96,10 +116,12 @@ def _server_context():
 
 
 class Endpoint(object):
-    """Serves ``chunks()`` once to the holder of the token.
+    """Serves ``chunks()`` to the holder of the token until it is told
+    the destination is done.
 
-    ``done(ok)`` is called exactly once, from the endpoint's thread, when
-    the stream was served (``ok`` True), failed, timed out or was closed.
+    ``done(outcome)`` is called exactly once, from the endpoint's thread,
+    when it ends: ``outcome`` is BUILT or RELEASE (the destination's
+    word), or None (nobody came in time, or :meth:`close`).
     """
 
     def __init__(self, chunks, done, bind_host, timeout, name='migration'):
@@ -134,56 +156,72 @@ class Endpoint(object):
         return not self._thread.is_alive()
 
     def _run(self):
-        ok = False
+        outcome = None
         try:
-            ok = self._serve()
+            outcome = self._serve()
         except Exception:   # a thread of its own: done() must still run
             LOG.exception('Migration endpoint failed')
         finally:
             self._listener.close()
-            self._done(ok)
+            self._done(outcome)
 
     def _serve(self):
+        # Until the first fetch, the endpoint waits `timeout` seconds;
+        # after it, until the destination's word or close().
         deadline = time.monotonic() + self._timeout
-        bad = 0
-        while not self._closed.is_set() and bad < MAX_BAD_CLIENTS:
+        while not self._closed.is_set():
             try:
-                self._listener.settimeout(max(deadline - time.monotonic(),
-                                              0.001))
+                self._listener.settimeout(
+                    None if deadline is None
+                    else max(deadline - time.monotonic(), 0.001))
                 raw, peer = self._listener.accept()
             except (socket.timeout, OSError):
                 if not self._closed.is_set():
                     LOG.warning('Nobody fetched the migration stream in '
                                 '%d s; closing it', self._timeout)
-                return False
+                return None
             with raw:
-                raw.settimeout(IO_TIMEOUT)
-                try:
-                    conn = self._context.wrap_socket(raw, server_side=True)
-                except (ssl.SSLError, OSError) as e:
-                    LOG.warning('TLS handshake with %s failed: %s', peer, e)
-                    bad += 1
+                request = self._request(raw, peer)
+                if request is None:
+                    self._closed.wait(BAD_CLIENT_PAUSE)
                     continue
+                conn, verb = request
                 with conn:
-                    if not self._authorized(conn):
-                        LOG.warning('Refused %s: wrong token', peer)
-                        bad += 1
+                    if verb == GET:
+                        deadline = None
+                        self._send(conn, peer)
                         continue
-                    return self._send(conn, peer)
-        return False
+                    try:
+                        conn.sendall(_OK)
+                        conn.unwrap()
+                    except (OSError, ssl.SSLError) as e:
+                        LOG.debug('Answering %s: %s', peer, e)
+                    LOG.info('The destination %s: %s', peer, verb)
+                    return verb
+        return None
 
-    def _authorized(self, conn):
-        expected = self.token.encode() + b'\n'
-        got = b''
+    def _request(self, raw, peer):
+        """``(TLS connection, request)``, or None when the peer is not
+        the destination.
+        """
+        raw.settimeout(IO_TIMEOUT)
         try:
-            while len(got) < len(expected):
-                part = conn.recv(len(expected) - len(got))
-                if not part:
-                    break
-                got += part
-        except (OSError, ssl.SSLError):
-            return False
-        return hmac.compare_digest(got, expected)
+            conn = self._context.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            LOG.warning('TLS handshake with %s failed: %s', peer, e)
+            return None
+        token = _read_line(conn, len(self.token) + 1)
+        verb = _read_line(conn, _MAX_REQUEST)
+        if token is None or not hmac.compare_digest(
+                token.encode(), self.token.encode()):
+            LOG.warning('Refused %s: wrong token', peer)
+            conn.close()
+            return None
+        if verb not in _REQUESTS:
+            LOG.warning('Refused %s: unknown request', peer)
+            conn.close()
+            return None
+        return conn, verb
 
     def _send(self, conn, peer):
         sent = 0
@@ -197,6 +235,12 @@ class Endpoint(object):
             LOG.warning('Migration stream to %s broke after %d bytes: %s',
                         peer, sent, e)
             return False
+        except Exception:
+            # The engine's save failed: the stream is cut, the endpoint
+            # stays for another try.
+            LOG.exception('Migration stream to %s failed after %d bytes',
+                          peer, sent)
+            return False
         try:
             # TLS's close tells the receiver that the stream is whole.
             conn.unwrap()
@@ -206,12 +250,29 @@ class Endpoint(object):
         return True
 
 
-def receive(address, connect_timeout=IO_TIMEOUT):
-    """Yield the chunks an :class:`Endpoint` at ``address`` serves.
-
-    Raises TransferError when the peer is not that endpoint, or when the
-    stream breaks or ends without TLS's close (a cut stream).
+def _read_line(conn, limit):
+    """One line of at most ``limit`` bytes (newline included), without
+    it; None when the peer sends no such line.
     """
+    got = b''
+    try:
+        while len(got) < limit and not got.endswith(b'\n'):
+            part = conn.recv(1)
+            if not part:
+                break
+            got += part
+    except (OSError, ssl.SSLError):
+        return None
+    if not got.endswith(b'\n'):
+        return None
+    try:
+        return got[:-1].decode('ascii')
+    except UnicodeDecodeError:
+        return None
+
+
+def _connect(address, connect_timeout, verb):
+    """A TLS connection to the endpoint (pinned), the request sent."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # The certificate is pinned by its fingerprint instead of a CA.
     context.check_hostname = False
@@ -229,17 +290,46 @@ def receive(address, connect_timeout=IO_TIMEOUT):
     except (OSError, ssl.SSLError) as e:
         raw.close()
         raise TransferError(reason='TLS with %s: %s' % (where, e))
+    seen = hashlib.sha256(conn.getpeercert(binary_form=True)).hexdigest()
+    if not hmac.compare_digest(seen, address['fingerprint']):
+        conn.close()
+        raise TransferError(reason='%s is not the migration endpoint '
+                            '(certificate %s)' % (where, seen))
+    try:
+        conn.sendall(('%s\n%s\n' % (address['token'], verb)).encode())
+    except (OSError, ssl.SSLError) as e:
+        conn.close()
+        raise TransferError(reason='request to %s: %s' % (where, e))
+    return conn, where
+
+
+def receive(address, connect_timeout=IO_TIMEOUT):
+    """Yield the chunks an :class:`Endpoint` at ``address`` serves.
+
+    Raises TransferError when the peer is not that endpoint, or when the
+    stream breaks or ends without TLS's close (a cut stream).
+    """
+    conn, where = _connect(address, connect_timeout, GET)
     with conn:
-        seen = hashlib.sha256(conn.getpeercert(binary_form=True)).hexdigest()
-        if not hmac.compare_digest(seen, address['fingerprint']):
-            raise TransferError(reason='%s is not the migration endpoint '
-                                '(certificate %s)' % (where, seen))
         try:
-            conn.sendall(address['token'].encode() + b'\n')
             yield from _chunks(conn)
         except (OSError, ssl.SSLError) as e:
             raise TransferError(reason='stream from %s broke: %s'
                                 % (where, e))
+
+
+def notify(address, verb, connect_timeout=IO_TIMEOUT):
+    """Tell the endpoint at ``address`` that the destination is done
+    (BUILT or RELEASE); TransferError when it did not hear it.
+    """
+    conn, where = _connect(address, connect_timeout, verb)
+    with conn:
+        try:
+            answer = b''.join(_chunks(conn))
+        except (OSError, ssl.SSLError) as e:
+            raise TransferError(reason='%s did not answer: %s' % (where, e))
+    if answer != _OK:
+        raise TransferError(reason='%s did not take %s' % (where, verb))
 
 
 def _chunks(conn):

@@ -13,6 +13,7 @@
 """Config drive rendering (the parts without nova's metadata lookups) and
 the per-instance file directory."""
 
+import json
 import os
 import stat
 
@@ -149,3 +150,33 @@ class ConfigDrivesTest(test.NoDBTestCase):
         self.assertTrue(os.path.isdir(other))
         self.files.remove(self.instance.uuid, 'other')
         self.assertEqual([], os.listdir(self.base))
+
+    def test_what_a_move_carries_renders_the_same_files(self):
+        injected = [('/etc/motd', b'hello\x00\xff'), ('/etc/b', b'')]
+
+        def items(instance, injected_files, admin_password, network_info):
+            files = [{'path': p, 'content_path': '/content/%04d' % i}
+                     for i, (p, _d) in enumerate(injected_files)]
+            meta = {'files': files, 'admin_pass': admin_password}
+            yield ('openstack/latest/meta_data.json', json.dumps(meta))
+            for i, (_p, data) in enumerate(injected_files):
+                yield ('openstack/content/%04d' % i, data)
+
+        self.stub_out('novadocker.virt.docker.configdrive.metadata_items',
+                      items)
+        self.assertIsNone(self.drives.carried(self.instance))
+        self.drives.create(self.instance, injected, 'secret', [])
+        carried = json.loads(json.dumps(self.drives.carried(self.instance)))
+        self.assertEqual((injected, 'secret'),
+                         configdrive.from_carried(carried))
+        self.assertEqual(([], None), configdrive.from_carried(None))
+
+    def test_carried_content_outside_the_drive_is_refused(self):
+        self.stub_out(
+            'novadocker.virt.docker.configdrive.metadata_items',
+            lambda *a: [('openstack/latest/meta_data.json', json.dumps(
+                {'files': [{'path': '/x',
+                            'content_path': '/../../../../etc/passwd'}]}))])
+        self.drives.create(self.instance, [], None, [])
+        self.assertRaises(exception.InvalidInput, self.drives.carried,
+                          self.instance)

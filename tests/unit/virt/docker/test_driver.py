@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+from unittest import mock
+
 import fixtures
 import requests
 
@@ -242,6 +244,21 @@ class DockerDriverTestCase(test.NoDBTestCase):
         self.driver.reboot(self.ctx, self.instance, [], 'HARD')
         posted = [r.path.rsplit('/', 1)[1] for r in self.http.calls('POST')]
         self.assertEqual(['kill', 'wait', 'start'], posted)
+
+    def test_reboot_after_a_failed_finish_builds_the_server(self):
+        self.http.on('GET', self.name + '/json', status_code=404,
+                     json={'message': 'No such container'})
+        info = '{"novadocker_stream": {"host": "192.0.2.1"}}'
+        self.driver._migrations.remember(self.instance, info)
+        with mock.patch.object(self.driver, '_migrate_in',
+                               autospec=True) as build, \
+                mock.patch.object(self.driver._migrations, 'release',
+                                  autospec=True) as told:
+            self.driver.reboot(self.ctx, self.instance, [], 'HARD', None)
+        build.assert_called_once_with(self.ctx, self.instance, info,
+                                      mock.ANY, [], None, True, loaded=True)
+        told.assert_called_once_with(self.instance, info)
+        self.assertEqual([], self.http.calls('POST'))
 
     def test_own_power_operations_refresh_the_state_cache(self):
         labels = docker_http.container(self.instance.uuid)['Config']['Labels']

@@ -11,7 +11,10 @@
 # under the License.
 
 import json
+import os
 from unittest import mock
+
+import fixtures
 
 from nova import context
 from nova import exception
@@ -32,8 +35,11 @@ class MigrationsTestCase(test.NoDBTestCase):
         self.client = docker_client.DockerClient(docker_http.URL)
         self.ctx = context.get_admin_context()
         self.instance = fake_instance.fake_instance_obj(self.ctx)
-        self.migrations = migration.Migrations(self.client, None,
-                                               '127.0.0.1', 30)
+        self.path = self.useFixture(fixtures.TempDir()).path
+        self.released = []
+        self.migrations = migration.Migrations(
+            self.client, None, '127.0.0.1', 30, self.path,
+            self.released.append)
 
     def test_same_host_from_the_migration(self):
         mig = objects.Migration(source_compute='a', dest_compute='a')
@@ -98,4 +104,40 @@ class MigrationsTestCase(test.NoDBTestCase):
         self.http.on('DELETE', '/images/' + ref, status_code=404,
                      json={'message': 'no such image'})
         self.migrations.remove_instance_image(self.instance, ref)
-        self.assertEqual(1, len(self.http.calls('DELETE')))
+        self.migrations.remove_instance_image(self.instance)
+        self.assertEqual(2, len(self.http.calls('DELETE')))
+
+    def test_pending_disk_info_is_private_and_forgotten(self):
+        info = json.dumps({migration.DISK_INFO_KEY: {'token': 't'}})
+        self.assertIsNone(self.migrations.pending(self.instance))
+        self.migrations.remember(self.instance, info)
+        self.assertEqual(info, self.migrations.pending(self.instance))
+        top = os.path.join(self.path, self.instance.uuid)
+        path = os.path.join(top, migration.PENDING_DIR,
+                            migration.PENDING_FILE)
+        self.assertEqual(0o600, os.stat(path).st_mode & 0o777)
+        self.assertEqual(0o700, os.stat(top).st_mode & 0o777)
+        self.migrations.forget(self.instance)
+        self.assertIsNone(self.migrations.pending(self.instance))
+        self.assertFalse(os.path.exists(top))
+        self.assertRaises(exception.MigrationError,
+                          self.migrations.remember, self.instance, '{}')
+
+    def test_destination_word_ends_the_endpoint(self):
+        ref = 'nova-migration:%s' % self.instance.uuid
+        self.http.on('POST', '/commit', json={'Id': 'sha256:c0'})
+        self.http.on('DELETE', '/images/' + ref, json=[])
+        for verb, released in (('built', []),
+                               ('release', [self.instance])):
+            info = self.migrations.send(self.instance, 'cid')
+            endpoint = self.migrations._endpoints[self.instance.uuid]
+            self.migrations.remember(self.instance, info)
+            getattr(self.migrations, verb)(self.instance, info)
+            self.assertIsNone(self.migrations.pending(self.instance))
+            self.assertTrue(endpoint.wait(10))
+            self.assertEqual({}, self.migrations._endpoints)
+            self.assertEqual(released, self.released)
+        # A source that is gone: logged, and the record goes all the same.
+        self.migrations.remember(self.instance, info)
+        self.migrations.built(self.instance, info)
+        self.assertIsNone(self.migrations.pending(self.instance))
