@@ -49,6 +49,27 @@ class LoopCinderFixture(nova_fixtures.CinderFixture):
         return vol_id
 
 
+def use_real_block_devices(test):
+    """Before a functional test's setUp: os-brick and the host's block
+    devices for real.
+    """
+    # The tests run as root: os-brick's privileged steps run in-process,
+    # as the driver's own do here (base.py); the integration tests run
+    # both through real privsep daemons.
+    test.useFixture(fixtures.MockPatchObject(
+        os_brick.privileged.default, 'client_mode', False))
+    # Real block devices and os-brick's real connector properties: it
+    # scans /sys for HBAs and the host's addresses, and the tests read
+    # loop devices' sysfs. nova's guards against tests touching the host
+    # are for tests that should have mocked it.
+    test.useFixture(fixtures.MockPatchObject(
+        nova_fixtures.SysFsPoisonFixture, 'inject_poison'))
+    test.useFixture(fixtures.MockPatchObject(
+        nova_fixtures.GenericPoisonFixture, 'POISON_THESE', tuple(
+            p for p in nova_fixtures.GenericPoisonFixture.POISON_THESE
+            if p[0] != 'psutil.net_if_addrs')))
+
+
 class _VolumeBase(base.DockerFunctionalTestCase):
 
     def configure(self, docker_url):
@@ -56,21 +77,7 @@ class _VolumeBase(base.DockerFunctionalTestCase):
         self.flags(allow_resize_to_same_host=True)
 
     def setUp(self):
-        # The tests run as root: os-brick's privileged steps run
-        # in-process, as the driver's own do here (base.py); the
-        # integration tests run both through real privsep daemons.
-        self.useFixture(fixtures.MockPatchObject(
-            os_brick.privileged.default, 'client_mode', False))
-        # Real block devices and os-brick's real connector properties: it
-        # scans /sys for HBAs and the host's addresses, and the tests read
-        # loop devices' sysfs. nova's guards against tests touching the
-        # host are for tests that should have mocked it.
-        self.useFixture(fixtures.MockPatchObject(
-            nova_fixtures.SysFsPoisonFixture, 'inject_poison'))
-        self.useFixture(fixtures.MockPatchObject(
-            nova_fixtures.GenericPoisonFixture, 'POISON_THESE', tuple(
-                p for p in nova_fixtures.GenericPoisonFixture.POISON_THESE
-                if p[0] != 'psutil.net_if_addrs')))
+        use_real_block_devices(self)
         super().setUp()
         self.cinder = self.useFixture(LoopCinderFixture(self))
         self.image = self.create_docker_image()
