@@ -23,7 +23,7 @@ for ``-n`` rounds (default 2):
   piped into ``docker load`` on the destination (the CLI, an OS pipe);
 * driver: in a fresh process, what ``migrate_disk_and_power_off`` and
   ``finish_migration`` do with the layer: ``Migrations.send()`` (commit and
-  a one-shot TLS endpoint on 127.0.0.1) and ``Migrations.receive()`` (TLS
+  a TLS endpoint on 127.0.0.1) and ``Migrations.receive()`` (TLS
   client, image filter, ``docker load``, tag), both sides in that process.
 
 Each round starts after ``sync`` and removes what it made. It prints the
@@ -40,6 +40,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -84,18 +85,24 @@ def child(src_url, dst_url, container_id):
     objects.register_all()
     src_client = client.DockerClient(src_url, timeout=600)
     dst_client = client.DockerClient(dst_url, timeout=600)
-    src = migration.Migrations(src_client, None, '127.0.0.1', 600)
-    dst = migration.Migrations(dst_client, store.ImageStore(dst_client),
-                               '127.0.0.1', 600)
-    instance = objects.Instance(uuid=str(uuid.uuid4()))
-    src_client.version()
-    dst_client.version()
-    before = _status_kib('VmRSS')
-    start = time.monotonic()
-    disk_info = src.send(instance, container_id)
-    ref = dst.receive(instance, disk_info)
-    seconds = time.monotonic() - start
-    src.close(instance)
+    with tempfile.TemporaryDirectory() as instances_path:
+        src = migration.Migrations(src_client, None, '127.0.0.1', 600,
+                                   instances_path, None)
+        dst = migration.Migrations(
+            dst_client, store.ImageStore(dst_client, None), '127.0.0.1',
+            600, instances_path, None)
+        instance = objects.Instance(uuid=str(uuid.uuid4()))
+        src_client.version()
+        dst_client.version()
+        before = _status_kib('VmRSS')
+        start = time.monotonic()
+        disk_info = src.send(instance, container_id)
+        ref = dst.receive(instance, disk_info)
+        seconds = time.monotonic() - start
+        # The destination's word closes the source's endpoint.
+        dst.remember(instance, disk_info)
+        dst.built(instance, disk_info)
+        src.close(instance)
     print(json.dumps({'seconds': seconds, 'ref': ref,
                       'rss_mib': (_status_kib('VmHWM') - before) / 1024}))
 
