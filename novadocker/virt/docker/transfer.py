@@ -63,6 +63,10 @@ TOKEN_BYTES = 32
 BAD_CLIENT_PAUSE = 1
 # Seconds a connected peer may stay silent (handshake, token, reads).
 IO_TIMEOUT = 60
+# Seconds the receiver waits for the stream's next bytes: the source's
+# docker save says nothing until it has exported a layer, which takes a
+# while for a large one on a busy host.
+STREAM_TIMEOUT = 600
 
 GET = 'GET'
 # The destination built the server from the stream (finish_migration).
@@ -311,6 +315,7 @@ def receive(address, connect_timeout=IO_TIMEOUT):
     """
     conn, where = _connect(address, connect_timeout, GET)
     with conn:
+        conn.settimeout(STREAM_TIMEOUT)
         try:
             yield from _chunks(conn)
         except (OSError, ssl.SSLError) as e:
