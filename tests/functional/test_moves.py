@@ -361,7 +361,6 @@ class MigrationFaultTest(_MovesBase):
             self.assertTrue(self._no_committed_layer(self.src))
             self.assertEqual(
                 sorted(['/nova-%s' % server['id'],
-                        '/nova-%s-net' % server['id'],
                         'nova-instance:%s' % server['id']]),
                 sorted(self.leftovers(self.dst, server)), step)
             self.assertNotIn('migration', self.instance_dir(self.dst, server))

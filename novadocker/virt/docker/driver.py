@@ -520,6 +520,13 @@ class DockerDriver(driver.ComputeDriver):
                     network_info, block_device_info, power_on,
                     injected_files, admin_password)
 
+    def _container_exists(self, instance):
+        try:
+            self._containers.inspect(instance)
+        except exception.InstanceNotFound:
+            return False
+        return True
+
     def _recover_migration(self, context, instance, disk_info, network_info,
                            block_device_info):
         LOG.info('Building the server that its migration here did not',

@@ -127,9 +127,12 @@ class MigrationsTestCase(test.NoDBTestCase):
         ref = 'nova-migration:%s' % self.instance.uuid
         self.http.on('POST', '/commit', json={'Id': 'sha256:c0'})
         self.http.on('DELETE', '/images/' + ref, json=[])
+        held = {'Id': 'cid', 'Config': {
+            'Entrypoint': [hold.PROGRAM_TARGET, hold.FIFO_TARGET, '/init'],
+            'Cmd': ['serve', 'it']}}
         for verb, released in (('built', []),
                                ('release', [self.instance])):
-            info = self.migrations.send(self.instance, 'cid')
+            info = self.migrations.send(self.instance, held)
             endpoint = self.migrations._endpoints[self.instance.uuid]
             self.migrations.remember(self.instance, info)
             getattr(self.migrations, verb)(self.instance, info)
