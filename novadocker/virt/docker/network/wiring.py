@@ -56,6 +56,8 @@ MAX_PARALLEL = 4
 LINK_GONE_WAIT = 10
 LINK_POLL = 0.05
 STATE_FILE = 'vifs.json'
+# The engine's file of the namespace last wired (its SandboxKey).
+NETNS_FILE = 'netns'
 # The FIFO through which the held entrypoint is released (hold.py).
 FIFO = 'ready'
 # Present while the network is parked (the instance moved to another host
@@ -186,6 +188,18 @@ class Network(object):
         return {target: os.path.join(path, name)
                 for target, name in FILES.items()}
 
+    def _record_netns(self, instance, netns):
+        path = self._files.ensure(instance.uuid, STATE_DIR, STATE_DIR_MODE)
+        with open(os.path.join(path, NETNS_FILE), 'w') as f:
+            f.write(netns)
+
+    def _recorded_netns(self, instance):
+        try:
+            with open(os.path.join(self._dir(instance), NETNS_FILE)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
     def _forget(self, instance):
         self._files.remove(instance.uuid, STATE_DIR)
 
@@ -304,6 +318,7 @@ class Network(object):
         netns = info['NetworkSettings']['SandboxKey']
         fresh = not self._wired(instance, netns)
         if fresh:
+            self._record_netns(instance, netns)
             linux_net.set_netns_link(netns_name(instance.uuid), netns)
         names = netconf.ifnames(vifs, known)
         _each(vifs, lambda vif: self._ensure_vif(instance, vif, vifs,
@@ -390,7 +405,11 @@ class Network(object):
                     LOG.exception('Could not unplug port %s', vif['id'],
                                   instance=instance)
         path = netns_path(instance.uuid)
-        if os.path.lexists(path) and not _is_netns(path):
+        if os.path.lexists(path) and (
+                not _is_netns(path) or
+                os.readlink(path) == self._recorded_netns(instance)):
+            # Gone, or the namespace of our removed container, which the
+            # engine may unmount only later.
             linux_net.remove_netns_link(netns_name(instance.uuid))
         self._forget(instance)
 

@@ -474,3 +474,21 @@ def test_a_namespace_file_is_told_from_a_plain_file(tmp_path):
     assert not wiring._is_netns(str(plain))
     assert not wiring._is_netns(str(tmp_path / 'missing'))
     assert wiring._is_netns('/proc/self/ns/net')
+
+
+def test_release_removes_our_link_while_the_engine_keeps_the_namespace(
+        host, network, container):
+    # Moved to another host: the container is removed; the engine may
+    # unmount its namespace file only later. A link of ours to another
+    # namespace stays.
+    vifs = network_model.NetworkInfo([_vif(5)])
+    _spawn(network, container, vifs)
+    host.links.clear()
+    network.release(INSTANCE, vifs)
+    assert host.netns_links() == {}
+    assert not os.path.exists(_state_dir(network))
+    _spawn(network, container, vifs)
+    with open(os.path.join(_state_dir(network), wiring.NETNS_FILE), 'w') as f:
+        f.write('/elsewhere/netns/0123456789ab')
+    network.release(INSTANCE, vifs)
+    assert host.netns_links() == {'nova-' + UUID: container.netns}
