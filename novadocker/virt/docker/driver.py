@@ -672,7 +672,14 @@ class DockerDriver(driver.ComputeDriver):
         """
         inspect = functools.partial(self._containers.inspect, instance)
         if self._containers.start(instance):
-            self._network.wire(instance, network_info, inspect)
+            try:
+                self._network.wire(instance, network_info, inspect)
+            except Exception:
+                # Unwired, its entrypoint would never run: the container
+                # stops, so that Nova sees the failure (a hard reboot
+                # starts it again).
+                with excutils.save_and_reraise_exception():
+                    self._containers.stop(instance, 0)
         else:
             self._network.ensure(instance, network_info, inspect)
 

@@ -245,6 +245,30 @@ class DockerDriverTestCase(test.NoDBTestCase):
         posted = [r.path.rsplit('/', 1)[1] for r in self.http.calls('POST')]
         self.assertEqual(['kill', 'wait', 'start'], posted)
 
+    def test_reboot_stops_the_container_when_its_wiring_fails(self):
+        # Stopped (for the reboot's stop and its start), then running
+        # (held) after the start, then killed.
+        stopped = {'json': docker_http.container(
+            self.instance.uuid, status='exited', running=False)}
+        self.http.on('GET', self.name + '/json', response_list=[
+            stopped, stopped,
+            {'json': docker_http.container(self.instance.uuid)},
+            {'json': docker_http.container(
+                self.instance.uuid, status='exited', running=False,
+                exit_code=137)}])
+        cid = docker_http.container(self.instance.uuid)['Id']
+        self.http.on('POST', '/containers/%s/start' % cid, status_code=204)
+        self.http.on('POST', '/containers/%s/kill' % cid, status_code=204)
+        self.http.on('POST', '/containers/%s/wait' % cid,
+                     json={'StatusCode': 137})
+        with mock.patch.object(self.driver._network, 'wire', autospec=True,
+                               side_effect=OSError('wiring')):
+            self.assertRaises(OSError, self.driver.reboot, self.ctx,
+                              self.instance, [], 'HARD')
+        posted = [r.path.rsplit('/', 1)[1] for r in self.http.calls('POST')]
+        # Unwired, its entrypoint would never run: it does not stay up.
+        self.assertEqual(['start', 'kill', 'wait'], posted)
+
     def test_reboot_after_a_failed_finish_builds_the_server(self):
         self.http.on('GET', self.name + '/json', status_code=404,
                      json={'message': 'No such container'})
