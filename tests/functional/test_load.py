@@ -22,6 +22,10 @@ from tests.functional import load
 
 #: Seconds for a group of servers to change state (a busy CI machine).
 WAIT = 180
+# Churn cycles measured, and how many descriptors may come and go
+# between two measurements (fewer than the cycles).
+CYCLES = 12
+FD_JITTER = 4
 
 
 class LoadTest(load.LoadMixin, base.DockerFunctionalTestCase):
@@ -83,12 +87,15 @@ class LoadTest(load.LoadMixin, base.DockerFunctionalTestCase):
         for _ in range(3):      # warm-up
             alive = self._cycle(alive)
         before = load.process()
-        for _ in range(12):
+        for _ in range(CYCLES):
             alive = self._cycle(alive)
         after = load.process()
         self.delete_all(alive, WAIT)
         self._assert_nothing_left()
-        self.assertLessEqual(after['fds'], before['fds'])
+        # A descriptor kept per cycle would add CYCLES; the pooled HTTP
+        # connections to the engine and Glance come and go with the load
+        # on the machine, up to the pools' sizes (FD_JITTER).
+        self.assertLessEqual(after['fds'], before['fds'] + FD_JITTER)
         # Nova's thread pools (futurist) add a worker per task until they
         # reach their size; no other thread may be added.
         self.assertLessEqual(after['other_threads'], before['other_threads'])
