@@ -368,6 +368,28 @@ class DockerFunctionalTestCase(
                       % (server['id'], expected_params,
                          ' and a fault' if fault else '', seen['server']))
 
+    def _wait_for_migration_status(self, server, expected_statuses):
+        # As nova's, bounded at WAIT (nova's looks 10 times, 5 s).
+        api = getattr(self, 'admin_api', self.api)
+        statuses = [status.lower() for status in expected_statuses]
+        seen = {}
+
+        def found():
+            for migration in api.api_get('/os-migrations').body[
+                    'migrations']:
+                if migration['instance_uuid'] == server['id']:
+                    seen['status'] = migration['status']
+                    if migration['status'].lower() in statuses:
+                        return migration
+            return None
+
+        try:
+            return wait_for(found, WAIT)
+        except AssertionError:
+            self.fail('no migration of %s in %s; last seen: %s'
+                      % (server['id'], expected_statuses,
+                         seen.get('status')))
+
     def _wait_until_deleted(self, server):
         in_error = server.get('status') == 'ERROR'
 

@@ -300,7 +300,10 @@ class MigrationFaultTest(_MovesBase):
         flavor = self._create_flavor(memory_mb=128, vcpu=1, disk=1,
                                      ephemeral=1)
         server = self.boot_on(self.src, self.image['id'], flavor)
-        server = self._migrate_fails(server, 'ACTIVE')
+        # A cold migration: the same flavor, the same disk size.
+        self.api.post_server_action(server['id'], {'migrate': None})
+        self._wait_for_migration_status(server, ['error'])
+        server = self._wait_for_state_change(server, 'ACTIVE')
         self.assertEqual(self.src, server['OS-EXT-SRV-ATTR:host'])
         self.assertIn('ephemeral disk', self.instance(server).fault.message)
         self.assertTrue(self.container_on(self.src, server)['State'][
