@@ -368,6 +368,15 @@ class MigrationFaultTest(_MovesBase):
                 sorted(self.leftovers(self.dst, server)), step)
             self.assertNotIn('migration', self.instance_dir(self.dst, server))
 
+    def test_destination_fault_then_delete_leaves_nothing(self):
+        server = self._finish_fails(55, self._faults()['create'])
+        self._delete_server(server)
+        self.wait_clean(self.dst, server)
+        self.assertEqual([], self.instance_dir(self.dst, server))
+        # The destination told the source: its copy goes too.
+        self.wait_clean(self.src, server)
+        self.assertTrue(self._no_committed_layer(self.src))
+
     def test_revert_fault_then_hard_reboot_recovers(self):
         server = self.boot_with_marker(56)
         server = self.resize_away(server)
