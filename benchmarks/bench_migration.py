@@ -96,7 +96,8 @@ def child(src_url, dst_url, container_id):
         dst_client.version()
         before = _status_kib('VmRSS')
         start = time.monotonic()
-        disk_info = src.send(instance, container_id)
+        disk_info = src.send(instance,
+                             src_client.inspect_container(container_id))
         ref = dst.receive(instance, disk_info)
         seconds = time.monotonic() - start
         # The destination's word closes the source's endpoint.
