@@ -305,7 +305,10 @@ class MigrationFaultTest(_MovesBase):
         self._wait_for_migration_status(server, ['error'])
         server = self._wait_for_state_change(server, 'ACTIVE')
         self.assertEqual(self.src, server['OS-EXT-SRV-ATTR:host'])
-        self.assertIn('ephemeral disk', self.instance(server).fault.message)
+        # Nova records the fault after it has put the server back.
+        fault = base.wait_for(lambda: self.instance(server).fault, base.WAIT,
+                              what='the migration fault')
+        self.assertIn('ephemeral disk', fault.message)
         self.assertTrue(self.container_on(self.src, server)['State'][
             'Running'])
         self.wait_clean(self.dst, server)
