@@ -118,6 +118,20 @@ class TwoHostTestCase(base.DockerFunctionalTestCase):
             self._start_compute(host)
         self.compute = self.computes[self.src]
 
+    def fail_source(self):
+        """The source host fails: its nova-compute and its engine stop,
+        and Nova is told the service is down (the engine starts again at
+        the test's end); returns the engine and the service.
+        """
+        engine = self.engines[self.src]
+        self.addCleanup(lambda: engine.running or engine.start())
+        self.computes[self.src].stop()
+        engine.stop()
+        service = self.admin_api.get_services(
+            host=self.src, binary='nova-compute')[0]
+        self.admin_api.put_service(service['id'], {'forced_down': True})
+        return engine, service
+
     def _remove_containers(self, host):
         try:
             base.remove_containers(self.apis[host], host)

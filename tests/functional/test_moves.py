@@ -204,13 +204,7 @@ class EvacuateTest(_MovesBase):
         before = self.addresses(self.src, server)
 
         # The source host fails: its engine and its nova-compute stop.
-        engine = self.engines[self.src]
-        self.addCleanup(lambda: engine.running or engine.start())
-        self.computes[self.src].stop()
-        engine.stop()
-        service = self.admin_api.get_services(
-            host=self.src, binary='nova-compute')[0]
-        self.admin_api.put_service(service['id'], {'forced_down': True})
+        engine, service = self.fail_source()
 
         server = self._evacuate_server(server, expected_host=self.dst,
                                        expected_state='ACTIVE')

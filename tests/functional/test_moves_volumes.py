@@ -78,13 +78,7 @@ class VolumeMovesTest(test_moves._MovesBase):
 
     def test_evacuate_then_source_comes_back(self):
         server, fs_uuid, device = self._server_with_volume(61)
-        engine = self.engines[self.src]
-        self.addCleanup(lambda: engine.running or engine.start())
-        self.computes[self.src].stop()
-        engine.stop()
-        service = self.admin_api.get_services(
-            host=self.src, binary='nova-compute')[0]
-        self.admin_api.put_service(service['id'], {'forced_down': True})
+        engine, service = self.fail_source()
 
         server = self._evacuate_server(server, expected_host=self.dst,
                                        expected_state='ACTIVE')
