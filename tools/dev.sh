@@ -9,8 +9,9 @@
 # Prepares the host (tools/setup-host.sh), starts a private Docker engine in
 # a fresh temporary directory (its own data-root, exec-root and socket; no
 # bridge, no iptables) and Open vSwitch if it is not running, runs the
-# command against them, and on exit stops exactly what it started.  Run as
-# root.  "lint" needs neither.  "test" runs the lint step (tests/lint) too,
+# command against them, and on exit stops exactly what it started (Open
+# vSwitch once the last run using it has ended: runs can overlap).  Run
+# as root.  "lint" needs neither.  "test" runs the lint step (tests/lint) too,
 # before pytest, when its run covers the unit suite (no paths given, or
 # "tests" or "tests/unit" among them); the run fails if either fails.
 #
@@ -165,13 +166,47 @@ ovs_answers() {
     ovs-vsctl --timeout=5 show
 }
 
+# Open vSwitch is shared by every run on the host (CI runs two at once), so
+# it has one owner: the first run that finds it stopped starts it, each run
+# registers itself in $OVS_USERS, and the last registered run to leave stops
+# it, and only if a run of this script started it.  All of it under one lock.
+OVS_STATE=/run/novadocker-ovs
+OVS_USERS=$OVS_STATE/users
+OVS_OURS=$OVS_STATE/started-here
+
+# Take and drop the OVS lock (file descriptor 9).
+lock_ovs() {
+    mkdir -p "$OVS_USERS"
+    exec 9>"$OVS_STATE/lock"
+    flock 9
+}
+
+unlock_ovs() {
+    exec 9>&-
+}
+
+# Forget registered runs that have ended without leaving (killed).
+forget_gone_ovs_users() {
+    local entry
+    for entry in "$OVS_USERS"/*; do
+        [ -e "$entry" ] || continue
+        kill -0 "${entry##*/}" 2>/dev/null || rm -f "$entry"
+    done
+}
+
 start_ovs() {
+    lock_ovs
+    STARTED_OVS=1
+    forget_gone_ovs_users
     if ! ovs_answers >/dev/null 2>&1; then
         log "starting Open vSwitch (userspace datapath)"
-        STARTED_OVS=1
+        # Not holding the lock: its daemons outlive this run.
         "$OVS_CTL" start --system-id=random --no-mlockall \
-            --no-record-hostname >&2 || true
+            --no-record-hostname >&2 9>&- || true
+        touch "$OVS_OURS"
     fi
+    touch "$OVS_USERS/$$"
+    unlock_ovs
     if retry 10 ovs_answers; then
         export NOVADOCKER_TEST_OVS=1
     else
@@ -180,9 +215,16 @@ start_ovs() {
 }
 
 stop_ovs() {
-    if [ "$STARTED_OVS" = 1 ]; then
-        "$OVS_CTL" stop >&2 || true
+    [ "$STARTED_OVS" = 1 ] || return 0
+    lock_ovs
+    rm -f "$OVS_USERS/$$"
+    forget_gone_ovs_users
+    if [ -e "$OVS_OURS" ] && [ -z "$(ls -A "$OVS_USERS")" ]; then
+        log "stopping Open vSwitch (the last run using it)"
+        "$OVS_CTL" stop >&2 9>&- || true
+        rm -f "$OVS_OURS"
     fi
+    unlock_ovs
 }
 
 cleanup() {
