@@ -40,6 +40,7 @@ import threading
 import time
 
 from nova.api.openstack import common as api_common
+from nova import context as nova_context
 from nova import objects
 from oslo_utils import uuidutils
 
@@ -192,6 +193,18 @@ class LoadMixin(test_networking.OvsPortsMixin):
                     i.vm_state, i.task_state), i.fault and i.fault.message)
                 for i in found}
 
+    def buried(self, ids):
+        """``{server id: ('ERROR', fault)}`` of the servers of ``ids`` that
+        nova put in cell0: they could not be scheduled and never build.
+        """
+        cell0 = objects.CellMapping.get_by_uuid(
+            self.ctxt, objects.CellMapping.CELL0_UUID)
+        with nova_context.target_cell(self.ctxt, cell0) as cctxt:
+            found = objects.InstanceList.get_by_filters(
+                cctxt, {'uuid': list(ids)}, expected_attrs=['fault'])
+        return {i.uuid: ('ERROR', i.fault and i.fault.message)
+                for i in found}
+
     def wait_all(self, ids, status, timeout, poll=None):
         """Wait until every server in ``ids`` shows ``status`` (None: is
         gone), looking every ``poll`` seconds; fail at once when one goes
@@ -203,6 +216,8 @@ class LoadMixin(test_networking.OvsPortsMixin):
             seen = self.statuses(ids)
             errors = {i: seen[i] for i in ids & set(seen)
                       if seen[i][0] == 'ERROR' and status != 'ERROR'}
+            if not errors and status is not None and ids - set(seen):
+                errors = self.buried(ids - set(seen))
             if errors:
                 self.fail('servers in ERROR: %s' % errors)
             if status is None:
