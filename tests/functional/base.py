@@ -56,6 +56,7 @@ from oslo_utils import uuidutils
 
 from novadocker import conf as docker_conf
 import novadocker.privsep
+from novadocker.privsep import linux_net
 from novadocker.virt.docker import labels
 from novadocker.virt.docker import translator
 from tests.functional import cells
@@ -90,7 +91,10 @@ def ensure_busybox(api):
 
 
 def remove_containers(api, host):
-    """Force-remove every container labelled as ours on ``host``."""
+    """Force-remove every container labelled as ours on ``host``, and the
+    network namespace link named as it (``/var/run/netns/nova-<uuid>``),
+    which a server the test did not delete leaves dangling.
+    """
     owned = labels.owner_labels(host)
     filters = {'label': ['%s=%s' % kv for kv in sorted(owned.items())]}
     for c in api.containers(all=True, filters=filters):
@@ -98,6 +102,10 @@ def remove_containers(api, host):
             api.remove_container(c['Id'], force=True, v=True)
         except docker.errors.NotFound:
             pass
+        for name in c['Names']:
+            link = os.path.join(linux_net.NETNS_DIR, name.lstrip('/'))
+            if os.path.islink(link):
+                os.unlink(link)
 
 
 def release_host_state(path):

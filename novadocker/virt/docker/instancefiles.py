@@ -16,17 +16,44 @@ Everything lives under ``<instances_path>/<uuid>/``, which is created with
 mode 0700 so that other users of the host cannot read user data, admin
 passwords or keys. Each feature owns one sub-directory (the config drive,
 the key file, the network files) and removes it; the instance directory
-goes once it is empty.
+goes once it is empty. Removing never crosses into a mounted file system
+(a volume, an ephemeral disk): their owners unmount them first, and a
+directory with a mount still beneath it is refused, never emptied.
 """
 
 import os
 import shutil
 
+from nova import exception
+from nova.i18n import _
 from oslo_log import log as logging
+
+from novadocker.virt.docker.disks import mountinfo
 
 LOG = logging.getLogger(__name__)
 
 INSTANCE_DIR_MODE = 0o700
+
+
+class FilesStillMounted(exception.NovaException):
+    msg_fmt = _("%(path)s is not removed: file systems are still mounted "
+                "on or beneath it (%(mounts)s)")
+
+
+def _remove_tree(path):
+    """Remove ``path`` and everything beneath it; absent is fine. Raises
+    FilesStillMounted, removing nothing, when a file system is mounted on
+    or beneath it; any other failure raises too.
+    """
+    mounted = mountinfo.below(path)
+    if mountinfo.find(path.rstrip('/')) is not None:
+        mounted.append(path)
+    if mounted:
+        raise FilesStillMounted(path=path, mounts=', '.join(mounted))
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
 
 
 class InstanceFiles(object):
@@ -68,7 +95,7 @@ class InstanceFiles(object):
         """
         self._make_top(instance_uuid)
         path = self.path(instance_uuid, name)
-        shutil.rmtree(path, ignore_errors=True)
+        _remove_tree(path)
         os.mkdir(path, mode)
         # mkdir honours the umask; the mode asked for is the mode wanted.
         os.chmod(path, mode)
@@ -76,9 +103,11 @@ class InstanceFiles(object):
 
     def remove(self, instance_uuid, name):
         """Remove sub-directory ``name``, and the instance's directory when
-        nothing else is left in it. What is already gone is fine.
+        nothing else is left in it. What is already gone is fine; with a
+        file system still mounted beneath it, FilesStillMounted and
+        nothing removed.
         """
-        shutil.rmtree(self.path(instance_uuid, name), ignore_errors=True)
+        _remove_tree(self.path(instance_uuid, name))
         try:
             os.rmdir(self.instance_dir(instance_uuid))
         except FileNotFoundError:

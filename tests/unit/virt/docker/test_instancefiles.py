@@ -20,6 +20,7 @@ where nothing (not even a symlink) exists.
 
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -110,6 +111,53 @@ def test_remove_what_is_gone_is_fine(files):
     files.remove(UUID, 'keys')
     files.remove(UUID, 'keys')
     assert not os.path.exists(files.instance_dir(UUID))
+
+
+@pytest.fixture
+def tmpfs():
+    """Mounts a tmpfs on the directories given; unmounts them at the end
+    (root: the unit suite runs as root).
+    """
+    mounted = []
+
+    def mount(path):
+        os.makedirs(path, exist_ok=True)
+        subprocess.run(['mount', '-t', 'tmpfs', 'nd-test', path], check=True)
+        mounted.append(path)
+        with open(os.path.join(path, 'data'), 'w') as f:
+            f.write('user data')
+
+    yield mount
+    for path in reversed(mounted):
+        subprocess.run(['umount', path], check=True)
+
+
+@pytest.mark.parametrize('where', ['below', 'on'])
+def test_remove_never_crosses_into_a_mounted_file_system(
+        files, tmpfs, where):
+    path = files.create(UUID, 'volumes', 0o700)
+    mnt = os.path.join(path, 'vdb') if where == 'below' else path
+    tmpfs(mnt)
+    with pytest.raises(instancefiles.FilesStillMounted) as raised:
+        files.remove(UUID, 'volumes')
+    assert mnt in str(raised.value)
+    with open(os.path.join(mnt, 'data')) as f:
+        assert f.read() == 'user data'
+    with pytest.raises(instancefiles.FilesStillMounted):
+        files.create(UUID, 'volumes', 0o700)
+    assert os.path.exists(os.path.join(mnt, 'data'))
+
+
+def test_remove_raises_what_it_cannot_remove(files, monkeypatch):
+    files.create(UUID, 'keys', 0o700)
+
+    def refuse(path):
+        raise PermissionError(13, 'Permission denied', path)
+
+    monkeypatch.setattr(instancefiles.shutil, 'rmtree', refuse)
+    with pytest.raises(PermissionError):
+        files.remove(UUID, 'keys')
+    assert os.path.isdir(files.path(UUID, 'keys'))
 
 
 def test_write_file_creates_with_the_mode(tmp_path, umask):
