@@ -61,6 +61,7 @@ import argparse
 import os
 import sys
 import time
+import tracemalloc
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -87,6 +88,24 @@ FLOOR_HOST = 'nova-floor'
 WAIT = 3600
 
 
+def print_growth(before, after, top=15):
+    """The Python memory that grew between two tracemalloc snapshots, by
+    the package (or standard module) of the frame that allocated it.
+    """
+    by_package = {}
+    for stat in after.compare_to(before, 'filename'):
+        path = stat.traceback[0].filename
+        name = path.split('site-packages/')[-1] if 'site-packages/' in path \
+            else os.path.relpath(path, ROOT) if path.startswith(ROOT) \
+            else os.path.basename(path)
+        package = name.split('/')[0]
+        by_package[package] = by_package.get(package, 0) + stat.size_diff
+    print('  Python memory grown in the churn, by package (tracemalloc):')
+    for package, size in sorted(by_package.items(), key=lambda kv: -kv[1])[
+            :top]:
+        print('    %-28s %+8.2f MiB' % (package, mib(size)))
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('mode', choices=('load', 'churn', 'spawn',
@@ -106,6 +125,9 @@ def parse_args(argv=None):
     parser.add_argument('--raw-n', type=int, default=200,
                         help='raw Docker containers for the density '
                              'throughput (200)')
+    parser.add_argument('--trace', action='store_true',
+                        help='churn: where the memory that stays was '
+                             'allocated, by package (tracemalloc; slow)')
     parser.add_argument('--budget', type=float, default=0,
                         help='density: stop booting batches after this '
                              'many seconds (0: no limit)')
@@ -339,13 +361,22 @@ class ApiLoad(load.LoadMixin, base.DockerFunctionalTestCase):
     def _churn(self, args):
         alive = self.timed_boot(self.bodies(args.a, 'all'))[0]
         began = time.monotonic()
+        logged = 0
         for cycle in range(args.w + args.c):
             if cycle == args.w:
                 self.drop_captures()
+                if args.trace:
+                    tracemalloc.start()
+                    traced = tracemalloc.take_snapshot()
                 start = load.process()
                 began = time.monotonic()
+                logged = 0
             alive = self.cycle(alive)
-        self.drop_captures()
+            # What nova's fixtures collect is the test's, not the
+            # compute's: dropped every cycle, it never piles up (a pile
+            # freed only at the end leaves the allocator's high-water
+            # mark in the RSS).
+            logged += self.drop_captures()
         end = load.process()
         elapsed = time.monotonic() - began
         self.delete_all(alive, WAIT)
@@ -357,6 +388,10 @@ class ApiLoad(load.LoadMixin, base.DockerFunctionalTestCase):
                   mib(end['rss']), mib(growth), start['fds'], end['fds'],
                   start['threads'], end['threads'], start['other_threads'],
                   end['other_threads']))
+        print('  log nova\'s fixtures captured (dropped after each '
+              'cycle): %.2f MiB in all' % mib(logged))
+        if args.trace:
+            print_growth(traced, tracemalloc.take_snapshot())
         self.target('RSS growth <= 20 MiB', growth <= RSS_GROWTH_MAX)
         self.target('no fd growth', end['fds'] <= start['fds'])
         self.target('no thread growth', end['threads'] <= start['threads'])
