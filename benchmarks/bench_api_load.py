@@ -125,6 +125,9 @@ def parse_args(argv=None):
     parser.add_argument('--raw-n', type=int, default=200,
                         help='raw Docker containers for the density '
                              'throughput (200)')
+    parser.add_argument('--floor', action='store_true',
+                        help='churn: on nova\'s no-op fake driver instead '
+                             '(nova\'s own growth)')
     parser.add_argument('--trace', action='store_true',
                         help='churn: where the memory that stays was '
                              'allocated, by package (tracemalloc; slow)')
@@ -359,7 +362,11 @@ class ApiLoad(load.LoadMixin, base.DockerFunctionalTestCase):
         service.save()
 
     def _churn(self, args):
-        alive = self.timed_boot(self.bodies(args.a, 'all'))[0]
+        image = None
+        if args.floor:
+            image = self.start_floor()
+            self.use_floor(True)
+        alive = self.timed_boot(self.bodies(args.a, 'all', image))[0]
         began = time.monotonic()
         logged = 0
         for cycle in range(args.w + args.c):
@@ -371,7 +378,7 @@ class ApiLoad(load.LoadMixin, base.DockerFunctionalTestCase):
                 start = load.process()
                 began = time.monotonic()
                 logged = 0
-            alive = self.cycle(alive)
+            alive = self.cycle(alive, image)
             # What nova's fixtures collect is the test's, not the
             # compute's: dropped every cycle, it never piles up (a pile
             # freed only at the end leaves the allocator's high-water
@@ -381,10 +388,12 @@ class ApiLoad(load.LoadMixin, base.DockerFunctionalTestCase):
         elapsed = time.monotonic() - began
         self.delete_all(alive, WAIT)
         growth = end['rss'] - start['rss']
-        print('churn %d cycles (after %d warm-up), %d alive, %.1f s: '
+        print('churn %d cycles (after %d warm-up), %d alive, %.1f s%s: '
               'RSS %.1f -> %.1f MiB (%+.1f), fds %d -> %d, threads %d -> %d '
               '(not in a pool: %d -> %d)' % (
-                  args.c, args.w, args.a, elapsed, mib(start['rss']),
+                  args.c, args.w, args.a, elapsed,
+                  ' on nova.virt.fake.FakeDriver' if args.floor else '',
+                  mib(start['rss']),
                   mib(end['rss']), mib(growth), start['fds'], end['fds'],
                   start['threads'], end['threads'], start['other_threads'],
                   end['other_threads']))
@@ -396,9 +405,9 @@ class ApiLoad(load.LoadMixin, base.DockerFunctionalTestCase):
         self.target('no fd growth', end['fds'] <= start['fds'])
         self.target('no thread growth', end['threads'] <= start['threads'])
 
-    def cycle(self, alive):
+    def cycle(self, alive, image=None):
         """Delete the oldest of ``alive`` while one more boots."""
-        server_id = self.post_all(self.bodies(1, 'all'))[0]['id']
+        server_id = self.post_all(self.bodies(1, 'all', image))[0]['id']
         self.servers.append(server_id)
         self.api.delete_server(alive[0])
         self.wait_all([server_id], 'ACTIVE', WAIT)
