@@ -64,13 +64,20 @@ class MigrationsTestCase(test.NoDBTestCase):
             self.assertRaises(exception.MigrationError,
                               migration.stream_address, info)
 
-    def test_send_commits_and_serves_then_cleans_up_on_close(self):
+    def _commit_of_a_held_container(self):
+        """The engine commits and deletes the migration image; a container
+        whose entrypoint the hold program holds. Returns (image, inspect).
+        """
         ref = 'nova-migration:%s' % self.instance.uuid
         self.http.on('POST', '/commit', json={'Id': 'sha256:c0'})
         self.http.on('DELETE', '/images/' + ref, json=[])
         held = {'Id': 'cid', 'Config': {
             'Entrypoint': [hold.PROGRAM_TARGET, hold.FIFO_TARGET, '/init'],
             'Cmd': ['serve', 'it']}}
+        return ref, held
+
+    def test_send_commits_and_serves_then_cleans_up_on_close(self):
+        ref, held = self._commit_of_a_held_container()
         info = json.loads(self.migrations.send(self.instance, held))
         address = info[migration.DISK_INFO_KEY]
         self.assertEqual('127.0.0.1', address['host'])
@@ -124,12 +131,7 @@ class MigrationsTestCase(test.NoDBTestCase):
                           self.migrations.remember, self.instance, '{}')
 
     def test_destination_word_ends_the_endpoint(self):
-        ref = 'nova-migration:%s' % self.instance.uuid
-        self.http.on('POST', '/commit', json={'Id': 'sha256:c0'})
-        self.http.on('DELETE', '/images/' + ref, json=[])
-        held = {'Id': 'cid', 'Config': {
-            'Entrypoint': [hold.PROGRAM_TARGET, hold.FIFO_TARGET, '/init'],
-            'Cmd': ['serve', 'it']}}
+        ref, held = self._commit_of_a_held_container()
         for verb, released in (('built', []),
                                ('release', [self.instance])):
             info = self.migrations.send(self.instance, held)
