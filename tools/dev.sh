@@ -39,7 +39,7 @@ DOCKERD_ENV=()
 
 RUN_DIR=
 DOCKERD_PID=
-STARTED_OVS=0
+OVS_REGISTERED=0
 
 log() {
     echo "dev.sh: $*" >&2
@@ -196,7 +196,7 @@ forget_gone_ovs_users() {
 
 start_ovs() {
     lock_ovs
-    STARTED_OVS=1
+    OVS_REGISTERED=1
     forget_gone_ovs_users
     if ! ovs_answers >/dev/null 2>&1; then
         log "starting Open vSwitch (userspace datapath)"
@@ -215,7 +215,7 @@ start_ovs() {
 }
 
 stop_ovs() {
-    [ "$STARTED_OVS" = 1 ] || return 0
+    [ "$OVS_REGISTERED" = 1 ] || return 0
     lock_ovs
     rm -f "$OVS_USERS/$$"
     forget_gone_ovs_users

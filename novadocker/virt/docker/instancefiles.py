@@ -45,9 +45,7 @@ def _remove_tree(path):
     FilesStillMounted, removing nothing, when a file system is mounted on
     or beneath it; any other failure raises too.
     """
-    mounted = mountinfo.below(path)
-    if mountinfo.find(path.rstrip('/')) is not None:
-        mounted.append(path)
+    mounted = mountinfo.below(path, inclusive=True)
     if mounted:
         raise FilesStillMounted(path=path, mounts=', '.join(mounted))
     try:

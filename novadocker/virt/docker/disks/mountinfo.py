@@ -52,8 +52,11 @@ def find(target, pid='self'):
     return found[-1] if found else None
 
 
-def below(directory, pid='self'):
-    """Mount points strictly below ``directory``, deepest first."""
-    prefix = directory.rstrip('/') + '/'
+def below(directory, pid='self', inclusive=False):
+    """Mount points strictly below ``directory`` (with ``inclusive``, on
+    it too), deepest first; one read of the mount table.
+    """
+    top = directory.rstrip('/')
     return sorted({m.target for m in mounts(pid)
-                   if m.target.startswith(prefix)}, reverse=True)
+                   if m.target.startswith(top + '/') or
+                   (inclusive and m.target == top)}, reverse=True)
