@@ -102,7 +102,9 @@ def remove_containers(api, host):
             api.remove_container(c['Id'], force=True, v=True)
         except docker.errors.NotFound:
             pass
-        for name in c['Names']:
+        # A container the engine is removing (a delete still under way
+        # when a test failed) is listed with no names ("Names": null).
+        for name in c.get('Names') or ():
             link = os.path.join(linux_net.NETNS_DIR, name.lstrip('/'))
             if os.path.islink(link):
                 os.unlink(link)

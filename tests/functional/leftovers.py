@@ -31,9 +31,10 @@ from novadocker.virt.docker import labels
 
 def _containers(api, host):
     filters = {'label': labels.label_filter(labels.owner_labels(host))}
+    # One the engine is still removing is listed with no names.
     return ['container %s' % name
             for c in api.containers(all=True, filters=filters)
-            for name in c['Names']]
+            for name in c.get('Names') or [c['Id']]]
 
 
 def image_tags(api, image_ids):

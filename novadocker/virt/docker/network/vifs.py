@@ -31,6 +31,7 @@ from nova import exception as nova_exception
 from nova.network import model as network_model
 from nova.network import os_vif_util
 import os_vif
+from os_vif import exception as osvif_exception
 from os_vif import objects as osvif_objects
 from oslo_concurrency import processutils
 from oslo_log import log as logging
@@ -40,6 +41,9 @@ from novadocker.privsep import linux_net
 LOG = logging.getLogger(__name__)
 
 VROUTER_PORT_CONTROL = 'vrouter-port-control'
+#: Times os-vif is asked to unplug a port whose device vanished while
+#: os-vif removed it.
+OS_VIF_UNPLUG_TRIES = 3
 SUPPORTED = (network_model.VIF_TYPE_OVS, network_model.VIF_TYPE_TAP,
              network_model.VIF_TYPE_VROUTER)
 
@@ -103,9 +107,7 @@ def unplug(instance, vif):
     """Undo :func:`plug`; what is already gone is fine."""
     vif_type = vif['type']
     if vif_type == network_model.VIF_TYPE_OVS:
-        _initialize_os_vif()
-        os_vif.unplug(os_vif_util.nova_to_osvif_vif(vif),
-                      os_vif_util.nova_to_osvif_instance(instance))
+        _unplug_os_vif(instance, vif)
     elif vif_type == network_model.VIF_TYPE_VROUTER:
         if shutil.which(VROUTER_PORT_CONTROL):
             _vrouter(instance, vif, ['--oper=delete',
@@ -124,6 +126,30 @@ def _plug_os_vif(instance, vif):
         # Hybrid plug: os-vif made qbr (and its qvb/qvo link to OVS); the
         # container's host end takes the place of a VM's tap on qbr.
         linux_net.add_bridge_port(osvif.bridge_name, vif['devname'])
+
+
+def _unplug_os_vif(instance, vif):
+    """os-vif's unplug, again when the device it was deleting vanished
+    under it: the host end of a removed container's veth goes when the
+    kernel frees the container's namespace, which may be just after
+    os-vif saw it exist. os-vif's unplug is idempotent; the next try
+    finds the device gone and finishes the rest (the switch port, a
+    trunk bridge).
+    """
+    _initialize_os_vif()
+    osvif = os_vif_util.nova_to_osvif_vif(vif)
+    info = os_vif_util.nova_to_osvif_instance(instance)
+    for attempt in range(1, OS_VIF_UNPLUG_TRIES + 1):
+        try:
+            os_vif.unplug(osvif, info)
+            return
+        except osvif_exception.UnplugException as e:
+            vanished = isinstance(e.kwargs.get('err'),
+                                  osvif_exception.NetworkInterfaceNotFound)
+            if not vanished or attempt == OS_VIF_UNPLUG_TRIES:
+                raise
+            LOG.debug('A device of port %s vanished while os-vif removed '
+                      'it; unplugging again', vif['id'], instance=instance)
 
 
 def _vrouter_add_args(instance, vif):

@@ -18,6 +18,7 @@ from unittest import mock
 from nova import exception
 from nova.network import model
 from nova import objects
+from os_vif import exception as osvif_exception
 import pytest
 
 from novadocker.virt.docker.network import vifs
@@ -102,3 +103,44 @@ def test_hybrid_ovs_puts_the_host_end_on_qbr():
                               autospec=True) as add:
         vifs.plug(INSTANCE, _vif('ovs', ovs_hybrid_plug=True))
     add.assert_called_once_with('qbrp-1', 'tapp-1')
+
+
+def _unplug_failing(*errors):
+    """Patches os_vif.unplug to raise UnplugException wrapping each of
+    ``errors`` in turn, then to succeed.
+    """
+    effects = [osvif_exception.UnplugException(vif='v', err=err)
+               for err in errors] + [None]
+    return mock.patch.object(vifs.os_vif, 'unplug', autospec=True,
+                             side_effect=effects)
+
+
+def _vanished():
+    return osvif_exception.NetworkInterfaceNotFound(interface='tapp-1')
+
+
+def test_ovs_unplug_tries_again_when_the_device_vanished_under_os_vif():
+    # os-vif saw the host end exist, then the kernel freed the removed
+    # container's namespace (and the veth) before os-vif deleted it.
+    with mock.patch.object(vifs, '_initialize_os_vif', autospec=True), \
+            _unplug_failing(_vanished()) as unplug:
+        vifs.unplug(INSTANCE, _vif('ovs'))
+    assert unplug.call_count == 2
+    assert unplug.call_args[0][0].vif_name == 'tapp-1'
+
+
+def test_ovs_unplug_tries_a_bounded_number_of_times():
+    errors = [_vanished()] * vifs.OS_VIF_UNPLUG_TRIES
+    with mock.patch.object(vifs, '_initialize_os_vif', autospec=True), \
+            _unplug_failing(*errors) as unplug:
+        with pytest.raises(osvif_exception.UnplugException):
+            vifs.unplug(INSTANCE, _vif('ovs'))
+    assert unplug.call_count == vifs.OS_VIF_UNPLUG_TRIES
+
+
+def test_ovs_unplug_other_failures_are_raised_at_once():
+    with mock.patch.object(vifs, '_initialize_os_vif', autospec=True), \
+            _unplug_failing(RuntimeError('ovsdb timeout')) as unplug:
+        with pytest.raises(osvif_exception.UnplugException):
+            vifs.unplug(INSTANCE, _vif('ovs'))
+    assert unplug.call_count == 1
