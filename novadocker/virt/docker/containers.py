@@ -136,9 +136,9 @@ class Containers(object):
         return info['Config'].get('Image') or ''
 
     def start(self, instance):
-        """Start (or unpause) the container; True when it was started,
-        so that its entrypoint is held until its network is wired
-        (network/hold.py).
+        """Start (or unpause) the container; its ID when it was started
+        (its entrypoint is held until its network is wired:
+        network/hold.py), else None.
         """
         info = self.inspect(instance)
         with self._changing(instance.uuid):
@@ -146,8 +146,8 @@ class Containers(object):
                 self._client.unpause(info['Id'])
             elif not info['State'].get('Running'):
                 self._client.start(info['Id'])
-                return True
-        return False
+                return info['Id']
+        return None
 
     def stop(self, instance, timeout):
         """Stop: SIGTERM, then SIGKILL after ``timeout`` (0: at once)."""

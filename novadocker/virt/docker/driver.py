@@ -314,7 +314,7 @@ class DockerDriver(driver.ComputeDriver):
             undo.add(self._containers.remove, instance)
             self._containers.create(args)
             if power_on:
-                self._containers.start(instance)
+                self._started(instance, self._containers.start(instance))
                 self._wire_new(instance, network_info)
         LOG.info('Spawned container %s', args['name'], instance=instance)
 
@@ -338,6 +338,7 @@ class DockerDriver(driver.ComputeDriver):
         self._consoles.release(instance.uuid)
         self._rescues.stop(instance)
         image = self._containers.remove_with_image(instance)
+        self._rescues.forget(instance)
         pending = self._migrations.pending(instance)
         if pending:
             # A migration here that failed: its source removes its copy.
@@ -671,7 +672,7 @@ class DockerDriver(driver.ComputeDriver):
         its network is wired (``network_info``, else the recorded ports).
         """
         inspect = functools.partial(self._containers.inspect, instance)
-        if self._containers.start(instance):
+        if self._started(instance, self._containers.start(instance)):
             try:
                 self._network.wire(instance, network_info, inspect)
             except Exception:
@@ -682,6 +683,14 @@ class DockerDriver(driver.ComputeDriver):
                     self._containers.stop(instance, 0)
         else:
             self._network.ensure(instance, network_info, inspect)
+
+    def _started(self, instance, container_id):
+        """After a start: whether the container was started (its ID);
+        where its layers are, for a rescue.
+        """
+        if container_id:
+            self._rescues.remember(instance, container_id)
+        return container_id
 
     def _wire_new(self, instance, network_info):
         """Wire a new container's ports while waiting for Neutron to

@@ -15,7 +15,10 @@
 import collections
 import re
 
-Mount = collections.namedtuple('Mount', 'target source fstype options shared')
+#: ``options`` are the mount's own (``rw``, ``relatime``...),
+#: ``super_options`` its file system's (an overlay's ``lowerdir``...).
+Mount = collections.namedtuple(
+    'Mount', 'target source fstype options shared super_options')
 
 _ESCAPE = re.compile(r'\\([0-7]{3})')
 
@@ -32,12 +35,14 @@ def parse(text):
         if not sep:
             continue
         fields = left.split()
-        fstype, source = right.split()[:2]
+        fstype, source, super_options = (right.split() + [''])[:3]
         optional = fields[6:]
         mounts.append(Mount(
             target=_unescape(fields[4]), source=_unescape(source),
             fstype=fstype, options=fields[5].split(','),
-            shared=any(f.startswith('shared:') for f in optional)))
+            shared=any(f.startswith('shared:') for f in optional),
+            super_options=[_unescape(o)
+                           for o in super_options.split(',')]))
     return mounts
 
 

@@ -10,14 +10,17 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import os
 from unittest import mock
 
+import fixtures
 from nova import context
 from nova import exception
 from nova import test
 from nova.tests.unit import fake_instance
 
 from novadocker.privsep import rescue_fs
+from novadocker.virt.docker.disks import mountinfo
 from novadocker.virt.docker import labels as labels_mod
 from novadocker.virt.docker import rescue
 
@@ -36,7 +39,7 @@ class RescueTestCase(test.NoDBTestCase):
                           '/d/c/work'), rescue.layers(self.instance, info))
 
     def test_other_storage_is_not_rescuable(self):
-        for graph in ({'Name': 'overlayfs', 'Data': None}, {}):
+        for graph in ({'Name': 'vfs', 'Data': None}, {}):
             self.assertRaises(exception.InstanceNotRescuable,
                               rescue.layers, self.instance,
                               {'GraphDriver': graph})
@@ -73,6 +76,80 @@ class RescueTestCase(test.NoDBTestCase):
         # The server's own arguments are left as they were.
         self.assertEqual('none', args['host_config']['network_mode'])
         self.assertEqual([{'x': 1}], args['host_config']['mounts'])
+
+
+CID = 'c0ffee' * 10 + 'beef'
+SNAP = '/d/containerd/daemon/io.containerd.snapshotter.v1.overlayfs/snapshots'
+# The engine's own mount of a container's root file system (containerd
+# image store), as /proc/self/mountinfo shows it.
+ENGINE_MOUNT = (
+    '90 22 0:51 / /d/rootfs/overlayfs/%s rw,relatime shared:5 - overlay '
+    'overlay rw,lowerdir=%s/5/fs:%s/4/fs,upperdir=%s/6/fs,'
+    'workdir=%s/6/work,index=off\n' % (CID, SNAP, SNAP, SNAP, SNAP))
+OTHER_MOUNTS = (
+    '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n'
+    '91 22 0:52 / /d/rootfs/overlayfs/%s rw shared:6 - tmpfs tmpfs rw\n'
+    '92 22 0:53 / /d/rootfs/overlayfs/other rw shared:7 - overlay overlay '
+    'rw,lowerdir=/x,upperdir=/y,workdir=/z\n' % CID)
+
+
+class SnapshotterTestCase(test.NoDBTestCase):
+    """Rescue on an engine with the containerd image store: the layers
+    are recorded from the engine's mount at each start.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.instance = fake_instance.fake_instance_obj(
+            context.get_admin_context())
+        self.path = self.useFixture(fixtures.TempDir()).path
+        self.rescues = rescue.Rescues(mock.Mock(), 'cmp1', self.path)
+        self.table = OTHER_MOUNTS + ENGINE_MOUNT
+        self.useFixture(fixtures.MockPatchObject(
+            mountinfo, 'mounts', lambda: mountinfo.parse(self.table)))
+
+    def _layers(self, container_id=CID):
+        info = {'Id': container_id,
+                'GraphDriver': {'Name': 'overlayfs', 'Data': None}}
+        return self.rescues._layers(self.instance, info)
+
+    def test_layers_recorded_at_start(self):
+        self.rescues.remember(self.instance, CID)
+        self.table = OTHER_MOUNTS       # stopped: the engine unmounted
+        self.assertEqual(([SNAP + '/5/fs', SNAP + '/4/fs'], SNAP + '/6/fs',
+                          SNAP + '/6/work'), self._layers())
+        # Kept through rescues; forgotten with the container.
+        self.rescues.stop(self.instance)
+        self.assertEqual(SNAP + '/6/fs', self._layers()[1])
+        self.rescues.forget(self.instance)
+        self.rescues.forget(self.instance)
+        self.assertRaises(exception.InstanceNotRescuable, self._layers)
+        self.assertEqual([], os.listdir(os.path.join(self.path,
+                                                     self.instance.uuid)))
+
+    def test_a_container_that_never_ran_is_not_rescuable(self):
+        self.assertRaises(exception.InstanceNotRescuable, self._layers)
+        # Another container of the same server (rebuilt since).
+        self.rescues.remember(self.instance, CID)
+        self.assertRaises(exception.InstanceNotRescuable, self._layers,
+                          'c1')
+
+    def test_nothing_recorded_on_other_engines(self):
+        self.table = OTHER_MOUNTS
+        self.rescues.remember(self.instance, CID)
+        self.assertFalse(os.path.exists(os.path.join(self.path,
+                                                     self.instance.uuid)))
+
+    def test_relative_directories_are_not_recorded(self):
+        # containerd's short form of the options of very many layers; the
+        # start goes on.
+        self.table = ENGINE_MOUNT.replace('lowerdir=%s/5/fs' % SNAP,
+                                          'lowerdir=5/fs')
+        with mock.patch.object(rescue.LOG, 'warning',
+                               autospec=True) as warning:
+            self.rescues.remember(self.instance, CID)
+        self.assertEqual(1, warning.call_count)
+        self.assertRaises(exception.InstanceNotRescuable, self._layers)
 
 
 class OverlayOptionsTestCase(test.NoDBTestCase):

@@ -34,3 +34,11 @@ class ParseTest(test.NoDBTestCase):
                           False),
                          (last.target, last.source, last.fstype, last.shared))
         self.assertIn('nosuid', last.options)
+        self.assertEqual(['rw'], last.super_options)
+
+    def test_super_options_of_an_overlay(self):
+        mounts = mountinfo.parse(
+            '90 22 0:51 / /r/c1 rw,relatime - overlay overlay '
+            'rw,lowerdir=/l/a:/l/b,upperdir=/u\\040x,workdir=/w\n')
+        self.assertEqual(['rw', 'lowerdir=/l/a:/l/b', 'upperdir=/u x',
+                          'workdir=/w'], mounts[0].super_options)
