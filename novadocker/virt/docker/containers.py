@@ -136,9 +136,9 @@ class Containers(object):
         return info['Config'].get('Image') or ''
 
     def start(self, instance):
-        """Start (or unpause) the container; its ID when it was started
-        (its entrypoint is held until its network is wired:
-        network/hold.py), else None.
+        """Start (or unpause) the container; when it was started (its
+        entrypoint is held until its network is wired: network/hold.py)
+        its ``docker inspect`` from before the start, else None.
         """
         info = self.inspect(instance)
         with self._changing(instance.uuid):
@@ -146,7 +146,7 @@ class Containers(object):
                 self._client.unpause(info['Id'])
             elif not info['State'].get('Running'):
                 self._client.start(info['Id'])
-                return info['Id']
+                return info
         return None
 
     def stop(self, instance, timeout):

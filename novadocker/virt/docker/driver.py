@@ -684,13 +684,13 @@ class DockerDriver(driver.ComputeDriver):
         else:
             self._network.ensure(instance, network_info, inspect)
 
-    def _started(self, instance, container_id):
-        """After a start: whether the container was started (its ID);
-        where its layers are, for a rescue.
+    def _started(self, instance, info):
+        """After a start: whether the container was started (its inspect
+        from before); where its layers are, for a rescue.
         """
-        if container_id:
-            self._rescues.remember(instance, container_id)
-        return container_id
+        if info:
+            self._rescues.remember(instance, info)
+        return info
 
     def _wire_new(self, instance, network_info):
         """Wire a new container's ports while waiting for Neutron to

@@ -165,13 +165,16 @@ class Rescues(object):
         return os.path.join(self._instances_path, instance.uuid,
                             LAYERS_FILE)
 
-    def remember(self, instance, container_id):
-        """After the container ``container_id`` started: where its root
-        file system's layers are, when the engine keeps them in
-        containerd's snapshotter (``docker inspect`` does not say; the
-        engine's mount of them, there only while the container runs,
-        does). Nothing on other engines.
+    def remember(self, instance, info):
+        """After the container ``info`` (its ``docker inspect``) started:
+        where its root file system's layers are, when the engine keeps
+        them in containerd's snapshotter (``docker inspect`` does not
+        say; the engine's mount of them, there only while the container
+        runs, does). Nothing on other engines, not even a look.
         """
+        if (info.get('GraphDriver') or {}).get('Name') != SNAPSHOTTER:
+            return
+        container_id = info['Id']
         mount = engine_root_mount(container_id, mountinfo.mounts())
         if mount is None:
             return

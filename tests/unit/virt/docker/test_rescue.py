@@ -108,13 +108,16 @@ class SnapshotterTestCase(test.NoDBTestCase):
         self.useFixture(fixtures.MockPatchObject(
             mountinfo, 'mounts', lambda: mountinfo.parse(self.table)))
 
+    @staticmethod
+    def _info(container_id=CID, storage='overlayfs'):
+        return {'Id': container_id,
+                'GraphDriver': {'Name': storage, 'Data': None}}
+
     def _layers(self, container_id=CID):
-        info = {'Id': container_id,
-                'GraphDriver': {'Name': 'overlayfs', 'Data': None}}
-        return self.rescues._layers(self.instance, info)
+        return self.rescues._layers(self.instance, self._info(container_id))
 
     def test_layers_recorded_at_start(self):
-        self.rescues.remember(self.instance, CID)
+        self.rescues.remember(self.instance, self._info())
         self.table = OTHER_MOUNTS       # stopped: the engine unmounted
         self.assertEqual(([SNAP + '/5/fs', SNAP + '/4/fs'], SNAP + '/6/fs',
                           SNAP + '/6/work'), self._layers())
@@ -130,13 +133,19 @@ class SnapshotterTestCase(test.NoDBTestCase):
     def test_a_container_that_never_ran_is_not_rescuable(self):
         self.assertRaises(exception.InstanceNotRescuable, self._layers)
         # Another container of the same server (rebuilt since).
-        self.rescues.remember(self.instance, CID)
+        self.rescues.remember(self.instance, self._info())
         self.assertRaises(exception.InstanceNotRescuable, self._layers,
                           'c1')
 
     def test_nothing_recorded_on_other_engines(self):
         self.table = OTHER_MOUNTS
-        self.rescues.remember(self.instance, CID)
+        self.rescues.remember(self.instance, self._info())
+        # overlay2 names its layers in docker inspect: a start there does
+        # not even read the mount table.
+        with mock.patch.object(mountinfo, 'mounts', autospec=True) as read:
+            self.rescues.remember(self.instance,
+                                  self._info(storage='overlay2'))
+        read.assert_not_called()
         self.assertFalse(os.path.exists(os.path.join(self.path,
                                                      self.instance.uuid)))
 
@@ -147,7 +156,7 @@ class SnapshotterTestCase(test.NoDBTestCase):
                                           'lowerdir=5/fs')
         with mock.patch.object(rescue.LOG, 'warning',
                                autospec=True) as warning:
-            self.rescues.remember(self.instance, CID)
+            self.rescues.remember(self.instance, self._info())
         self.assertEqual(1, warning.call_count)
         self.assertRaises(exception.InstanceNotRescuable, self._layers)
 
